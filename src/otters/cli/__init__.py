@@ -1,0 +1,1 @@
+"""The command-line interface: thin wrappers over library functions (see ``app.py``)."""
