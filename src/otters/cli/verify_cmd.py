@@ -1,7 +1,152 @@
-"""CLI commands of this group (filled in by the issue that owns them)."""
+"""``otters verify``: convert a QNN to a spiking network and check that it is lossless.
+
+Thin wrapper over :func:`otters.convert` and :func:`otters.verify` (Otters, ICLR 2026,
+Proposition 1). Heavy imports stay inside the command so that ``otters --help`` is fast.
+Exit status: 0 when the SNN reproduces the QNN exactly, 1 when it does not, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
 
+def _random_model(depth: int, width: int, bits: int, weight_bits: int, signed: bool, residual: bool, seed: int, batch: int):
+    import torch
+
+    from otters.errors import OttersError
+    from otters.nn.qmlp import QuantMLPConfig, random_qmlp
+
+    for name, value, lo, hi in (("--depth", depth, 1, 64), ("--width", width, 1, 16384), ("--batch", batch, 1, 1 << 16)):
+        if not lo <= value <= hi:
+            raise OttersError(f"{name} must be in {lo}..{hi}, got {value}")
+    config = QuantMLPConfig(
+        sizes=[width] * (depth + 1),
+        act_bits=bits,
+        weight_bits=weight_bits,
+        signed_input=signed,
+        signed_hidden=signed,
+        residual=residual,
+    )
+    x = torch.randn(batch, width, generator=torch.Generator().manual_seed(seed + 1))
+    return random_qmlp(config, x, seed=seed), x
+
+
+def verify_result(
+    checkpoint: Optional[Path],
+    random_mlp: bool,
+    depth: int = 3,
+    width: int = 64,
+    bits: int = 4,
+    weight_bits: int = 1,
+    signed: bool = False,
+    residual: bool = False,
+    seed: int = 0,
+    batch: int = 16,
+    curve: Optional[Path] = None,
+    simulator: str = "event",
+    adc_bits: int = 8,
+    chip_std: float = 0.0,
+    synapse_std: float = 0.0,
+):
+    """(VerifyResult, model description dict): what ``otters verify`` computes and prints."""
+    import torch
+
+    from otters import convert, verify
+    from otters.device import PAPER_CURVE, load_curve
+    from otters.errors import OttersError
+    from otters.snn import SIMULATORS, draw_variation
+
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    if simulator not in SIMULATORS:
+        raise OttersError(f"--simulator must be one of {', '.join(SIMULATORS)}, got {simulator!r}")
+    if (checkpoint is None) == (not random_mlp):
+        raise OttersError("give a checkpoint file or --random-mlp (not both)")
+    if random_mlp:
+        qnn, x = _random_model(depth, width, bits, weight_bits, signed, residual, seed, batch)
+        model = {"kind": "random-mlp", "depth": depth, "width": width, "bits": bits, "weight_bits": weight_bits,
+                 "signed": signed, "residual": residual, "seed": seed}
+    else:
+        from otters.snn.checkpoints import load_for_verify
+
+        qnn, make_inputs = load_for_verify(checkpoint)
+        x = make_inputs(batch, seed)
+        model = {"kind": "checkpoint", "path": str(checkpoint), "seed": seed}
+    device_curve = PAPER_CURVE if curve is None else load_curve(curve)
+    snn = convert(qnn, device_curve, adc_bits=adc_bits)
+    variation = None
+    if chip_std or synapse_std:
+        variation = draw_variation(device_curve, chip_std, chip_std, chip_std, synapse_std, seed)
+    result = verify(qnn, snn, x, simulator=simulator, variation=variation)
+    model.update({"batch": int(x.shape[0]), "curve": str(curve) if curve else "paper", "adc_bits": adc_bits,
+                  "chip_std": chip_std, "synapse_std": synapse_std})
+    return result, model
+
+
+def _print_table(result, model: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    title = f"QNN -> SNN verification ({result.simulator} simulator, {result.samples} samples, {model['kind']})"
+    table = Table(title=title)
+    for col in ("layer", "kind", "neurons", "max diff", "mismatches", "spikes", "max/neuron", "sparsity"):
+        table.add_column(col, justify="left" if col in ("layer", "kind") else "right", no_wrap=True)
+    for c in result.layers:
+        diff = f"{int(c.max_diff)}" if c.kind == "levels" else f"{c.max_diff:.3g}"
+        table.add_row(
+            c.name,
+            c.kind,
+            str(c.neurons),
+            diff,
+            str(c.mismatches),
+            str(c.spikes) if c.kind == "levels" else "-",
+            str(c.max_spikes_per_neuron) if c.kind == "levels" else "-",
+            f"{c.sparsity:.3f}" if c.sparsity is not None else "-",
+            style=None if c.exact else "bold red",
+        )
+    console = Console()
+    if not console.is_terminal and console.width < 110:
+        console = Console(width=110)  # piped output: keep layer names whole
+    console.print(table)
+    verdict = "[green]exact[/green]" if result.exact else f"[bold red]NOT exact[/bold red] (first: {result.first_inexact})"
+    console.print(f"{verdict}: max level diff {result.max_level_diff}, max spikes per neuron {result.max_spikes_per_neuron}")
+
+
+def verify_command(
+    checkpoint: Optional[Path] = typer.Argument(None, help="QNN checkpoint (QuantMLP .safetensors); or use --random-mlp."),
+    random_mlp: bool = typer.Option(False, "--random-mlp", help="Verify a random quantized MLP instead of a checkpoint."),
+    depth: int = typer.Option(3, "--depth", help="Random MLP: number of linear layers."),
+    width: int = typer.Option(64, "--width", help="Random MLP: width of every layer."),
+    bits: int = typer.Option(4, "--bits", help="Activation bits n (T = 2^n - 1 steps), 1..8."),
+    weight_bits: int = typer.Option(1, "--weight-bits", help="Weight bits: 1 (binary) or 2..8 (integer codes)."),
+    signed: bool = typer.Option(False, "--signed", help="Signed activations (offset folded into the accumulator)."),
+    residual: bool = typer.Option(False, "--residual", help="Random MLP: residual connections (digital adds)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random model, inputs and device draws."),
+    batch: int = typer.Option(16, "--batch", help="Number of input samples."),
+    curve: Optional[Path] = typer.Option(None, "--curve", help="Device curve JSON (`otters device fit --out`); default: the paper's."),
+    simulator: str = typer.Option("event", "--simulator", help="event (fast, vectorised) or tick (reference clock loop)."),
+    adc_bits: int = typer.Option(8, "--adc-bits", help="ADC resolution."),
+    chip_std: float = typer.Option(0.0, "--chip-std", help="Draw a chip: relative std of output scale, tau and beta (lossy)."),
+    synapse_std: float = typer.Option(0.0, "--synapse-std", help="Per-synapse relative deviation of O(t) (lossy)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+) -> None:
+    """Convert a QNN to a TTFS spiking network (Proposition 1) and check it reproduces the QNN exactly."""
+    import json
+
+    result, model = verify_result(checkpoint, random_mlp, depth, width, bits, weight_bits, signed, residual, seed,
+                                  batch, curve, simulator, adc_bits, chip_std, synapse_std)
+    if as_json:
+        payload = result.to_dict()
+        payload["model"] = model
+        print(json.dumps(payload))
+    else:
+        _print_table(result, model)
+    if not result.exact:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the main app."""
+    """Add ``otters verify`` to the main app."""
+    app.command("verify")(verify_command)
