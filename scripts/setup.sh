@@ -25,4 +25,10 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null &
   (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; }) \
     || echo "[setup] warning: could not install dataset-fashion-mnist; 'otters vit --data fashion-mnist' will say how" >&2
 fi
+# Chromium from Debian: the headless browser that checks report.html (tests/test_report_html.py); best effort.
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "[setup] installing chromium (headless check of otters run's report)" >&2
+  (apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }) \
+    || echo "[setup] warning: could not install chromium; the report test will be skipped" >&2
+fi
 echo "[setup] ready: .venv/bin/otters --help" >&2

@@ -71,10 +71,13 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path):
     assert_one_line_error(run_cli("device", "fit", garbage), "expected two numbers")
 
 
-def test_interim_run(tmp_path):
+def test_device_demo_step(tmp_path):
+    """The device step of `otters run` (fit, schedule, exact coding demo), run in-process: the full
+    pipeline itself is tested in tests/test_pipeline_*.py on tiny settings."""
+    from otters.cli.run_device_demo import run_device_demo
+
     out = tmp_path / "run"
-    proc = run_cli("run", "--out", out, "--profile", "quick")
-    assert proc.returncode == 0, proc.stderr
+    run_device_demo(out, "quick", 0, lambda *a, **k: None)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["coding"]["accumulator_exact"] and summary["coding"]["decode_exact"]
     assert summary["fit"]["rms_error_vs_truth"] < summary["fit"]["noise_sigma"]

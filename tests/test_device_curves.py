@@ -114,3 +114,22 @@ def test_load_curve_errors(tmp_path):
 def test_output_range():
     lo, hi = PAPER_CURVE.output_range
     assert hi == 1.0 and lo > -109.989 and math.isclose(lo, -109.989)
+
+
+def test_sampled_inverse_near_the_last_sample_stays_in_the_domain():
+    """Regression: the log-domain root search evaluated exp(log(t_last)), which can round just above
+    the last sample, where the interpolant is NaN (found converting at T = 1 on a short recording)."""
+    from otters.device import fire_times
+
+    exact = StretchedExponential(30.0, 1.0, 1.0, -29.0)
+    zero = float(exact.inverse(0.0))
+    t = np.concatenate([[0.0], np.geomspace(zero * 1e-7, 1.3 * zero, 40)])
+    curve = SampledCurve(t, exact(t))
+    times = fire_times(curve, 1)
+    assert times[0] == 0.0 and t[0] < times[1] <= t[-1]
+    assert curve(times[1]) == pytest.approx(0.0, abs=1e-9)
+    # every level in the last interval, including the very last sample's own output
+    for y in np.linspace(curve.current[-2], curve.current[-1], 7):
+        found = curve.inverse(y)
+        assert t[-2] <= found <= t[-1] and np.isfinite(found)
+        assert curve(found) == pytest.approx(y, abs=1e-9)

@@ -63,6 +63,6 @@ def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
     assert err.startswith("otters: error:") and message in err and len(err.strip().splitlines()) == 1
 
 
-def test_student_directory_is_not_verifiable_yet(capsys, tmp_path):
+def test_directory_without_a_student_is_refused(capsys, tmp_path):
     code, _, err = _run(capsys, "verify", str(tmp_path))
-    assert code == 2 and "cannot be verified yet" in err
+    assert code == 2 and "not a student checkpoint" in err

@@ -66,6 +66,7 @@ _COMMAND_MODULES = (
     "energy_cmd",
     "vit_cmd",
     "run_cmd",
+    "sparsity_cmd",
 )
 
 

@@ -67,9 +67,52 @@ def _print_table(rows: list[dict]) -> None:
                   "* derived from the paper's stated 2.72x gain. Assumptions: docs/energy.md.")
 
 
+def checkpoint_energy(checkpoint: Path, task: str, split: str, sentences: int, max_len: int, table: str, hw) -> dict:
+    """Energy per inference of a student checkpoint's spiking model, measured on ``sentences`` rows of
+    ``task``'s ``split`` (otters.energy.audit_adapter.measure_energy): the report, per part, and the audit totals."""
+    import torch
+
+    from otters.cli import bert_inputs
+    from otters.energy.audit_adapter import measure_energy
+
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    model, description = bert_inputs.student(checkpoint, None, "minilm-l6", None)
+    tokenizer = bert_inputs.tokenizer_for(checkpoint)
+    texts_a, texts_b, source = bert_inputs.sentences(sentences, task, split)
+    batch = bert_inputs.tokenize(tokenizer, texts_a, texts_b, max_len, model.config.vocab_size)
+    report, audit = measure_energy(model, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], table, hw)
+    audited = audit.to_dict()
+    return {"model": {**description, **audited["model"]}, "input": {"source": source, "sentences": audit.sentences,
+            "tokens": audit.tokens, "mean_tokens": audit.tokens / audit.sentences}, "table": report.table,
+            "hardware": {"adc_per": hw.adc_per, "adc_bits": hw.adc_bits, "column_rows": hw.column_rows},
+            "total_mj": report.total_mj, "parts": report.parts(), "blocks": report.blocks(),
+            "by_data": report.by_data(), "audit": {"spiking": audited["spiking"], "digital": audited["digital"]},
+            "per_inference": "mean over the sentences"}
+
+
+def _print_measured(data: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m, inp = data["model"], data["input"]
+    table = Table(title=f"Energy per inference (mJ), measured: {m['preset']} / {m['geometry']} on {inp['source']} "
+                        f"(mean {inp['mean_tokens']:.1f} tokens), table {data['table']}, ADC per {data['hardware']['adc_per']}")
+    table.add_column("part")
+    table.add_column("energy (mJ)", justify="right")
+    table.add_column("incl. its movement + analog (mJ)", justify="right")
+    for part, value in data["parts"].items():
+        table.add_row(part, f"{value:.4g}", f"{data['blocks'][part]:.4g}" if part in data["blocks"] else "-")
+    table.add_row("total", f"{data['total_mj']:.4g}", "", style="bold")
+    Console(width=max(Console().width, 120)).print(table)
+
+
 def energy(
-    checkpoint: Optional[Path] = typer.Argument(None, help="Trained checkpoint to audit (not wired yet: use --counts)."),
-    task: Optional[str] = typer.Option(None, "--task", help="GLUE task of CHECKPOINT."),
+    checkpoint: Optional[Path] = typer.Argument(None, help="Student checkpoint: its spiking model is run on --task "
+                                                "sentences, audited, and priced."),
+    task: Optional[str] = typer.Option(None, "--task", help="Task of CHECKPOINT (rt or a GLUE task) whose sentences are run."),
+    split: str = typer.Option("validation", "--split", help="CHECKPOINT: split of --task."),
+    sentences: int = typer.Option(32, "--sentences", help="CHECKPOINT: number of sentences (energy = mean per inference)."),
+    max_len: int = typer.Option(128, "--max-len", help="CHECKPOINT: tokens per sentence at most."),
     paper_table: bool = typer.Option(False, "--paper-table", help="Energy of each architecture beside the paper's figures."),
     geometry: str = typer.Option("bert-base", "--geometry", help="bert-base | bert-large | bert-mini."),
     seq_len: int = typer.Option(128, "--seq-len", help="Tokens per inference (128: GLUE's padded max_seq_length)."),
@@ -86,10 +129,16 @@ def energy(
     """Energy per inference: computation + data movement + analog parts (docs/energy.md)."""
     from otters.errors import OttersError
 
-    if checkpoint is not None or task is not None:
-        raise OttersError("auditing a checkpoint is not wired yet; price measured counts with --counts FILE, "
-                          "or use --paper-table for the analytical models")
     hw = _hardware(hardware, adc_per)
+    if checkpoint is not None or task is not None:
+        if checkpoint is None or task is None:
+            raise OttersError("measuring a checkpoint needs both CHECKPOINT and --task")
+        data = checkpoint_energy(checkpoint, task, split, sentences, max_len, table, hw)
+        if json_out:
+            print(json.dumps(data, indent=2))
+        else:
+            _print_measured(data)
+        return
     if counts is not None:
         from otters.energy import energy_from_counts
         from otters.io import read_json

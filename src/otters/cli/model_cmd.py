@@ -1,4 +1,5 @@
-"""``otters info``: parameters and packed storage size of a student (checkpoint or preset).
+"""``otters info``: parameters and packed storage size of a student (checkpoint or preset);
+``otters audit``: operation counts of its converted spiking model on real text (otters.snn.audit).
 
 Heavy imports (torch) stay inside the command so that ``otters --help`` is fast.
 """
@@ -84,6 +85,88 @@ def info_command(
                   f"(fp32 would be {report['fp32_mb']:.1f} MB)")
 
 
+def audit_dict(checkpoint: Optional[Path], preset: Optional[str], geometry: str, init: Optional[str], seed: int,
+               seq_len: Optional[int], sentences: int, task: str, split: str, adc_per: str, column_rows: int) -> dict:
+    """What ``otters audit --json`` prints: the operation audit (otters.snn.audit) of the converted
+    student on real text, with ``input`` describing the sentences."""
+    import torch
+
+    from otters.cli import bert_inputs
+    from otters.snn.audit import AuditSettings, audit_model
+
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    settings = AuditSettings(adc_per=adc_per, column_rows=column_rows)
+    model, description = bert_inputs.student(checkpoint, preset, geometry, init, seed)
+    tokenizer = bert_inputs.tokenizer_for(checkpoint, geometry if preset else None)
+    vocab = model.config.vocab_size
+    texts_a, texts_b, source = bert_inputs.sentences(max(sentences, 64 if seq_len else sentences), task, split)
+    if seq_len is not None:  # one input of exactly seq_len tokens of real text
+        batch = bert_inputs.fill_to_length(tokenizer, texts_a, seq_len, vocab)
+        source += f", {seq_len} tokens of consecutive text"
+    else:
+        batch = bert_inputs.tokenize(tokenizer, texts_a[:sentences], texts_b[:sentences] if texts_b else None,
+                                     min(512, model.config.max_position_embeddings), vocab)
+    if checkpoint is None:
+        bert_inputs.calibrate(model, batch)
+    audit = audit_model(model, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], settings)
+    data = audit.to_dict()
+    data["model"].update(description)
+    data["input"] = {"source": source, "sentences": int(batch["input_ids"].shape[0]),
+                     "tokens": int(batch["attention_mask"].sum()),
+                     "text": texts_a[0] if seq_len is None and sentences == 1 else None}
+    return data
+
+
+_AUDIT_COLUMNS = ("adds", "subs", "mults", "shifts", "compares", "device_reads", "adc", "spikes")
+
+
+def audit_command(
+    checkpoint: Optional[Path] = typer.Argument(None, help="student checkpoint directory (save_student / otters distill)"),
+    preset: Optional[str] = typer.Option(None, "--preset", help="qnn-w1a4, sorbet, otters-4bitkv, otters-1bitkv"),
+    geometry: str = typer.Option("minilm-l6", "--geometry", help="minilm-l6, bert-base, tiny, or an HF BERT directory"),
+    random_init: bool = typer.Option(False, "--random-init", help="--preset: random weights (seeded by --seed)"),
+    hf_init: bool = typer.Option(False, "--hf", help="--preset: weights from the HF model (default for minilm-l6)"),
+    seed: int = typer.Option(0, "--seed", help="seed of --random-init"),
+    seq_len: Optional[int] = typer.Option(None, "--seq-len", help="audit one input of exactly L tokens of real text "
+                                          "(default: each sentence at its own length)"),
+    sentences: int = typer.Option(1, "--sentences", help="number of real sentences audited (counts are sums)"),
+    task: str = typer.Option("rt", "--task", help="task whose validation sentences are used (rt: embedded reviews)"),
+    split: str = typer.Option("validation", "--split", help="split of --task"),
+    adc_per: str = typer.Option("column", "--adc-per", help="ADC placement counted: column | synapse | spike"),
+    column_rows: int = typer.Option(256, "--column-rows", help="synapses per column tile (column ADC)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object (spiking, digital, blocks)"),
+) -> None:
+    """Count the operations of the converted spiking model on real text, per block (docs/audit.md)."""
+    from otters.errors import OttersError
+
+    if random_init and hf_init:
+        raise OttersError("choose --random-init or --hf, not both")
+    init = "random" if random_init else "hf" if hf_init else None
+    data = audit_dict(checkpoint, preset, geometry, init, seed, seq_len, sentences, task, split, adc_per, column_rows)
+    if as_json:
+        print(json.dumps(data))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    m = data["model"]
+    table = Table(title=f"Operation audit: {m['preset']} / {m['geometry']}, {data['input']['sentences']} input(s), "
+                        f"{data['tokens']} tokens, ADC per {data['settings']['adc_per']}")
+    table.add_column("block")
+    table.add_column("path")
+    for col in _AUDIT_COLUMNS:
+        table.add_column(col, justify="right")
+    for row in data["blocks"]:
+        table.add_row(row["block"], row["path"], *(f"{row[c]:,.0f}" for c in _AUDIT_COLUMNS))
+    for path in ("spiking", "digital"):
+        table.add_row(f"total {path}", path, *(f"{data[path][c]:,.0f}" for c in _AUDIT_COLUMNS), style="bold")
+    console = Console(width=max(Console().width, 160))
+    console.print(table)
+    console.print(f"input: {data['input']['source']}; multiplications in the spiking path: "
+                  f"{data['spiking']['mults']:,.0f}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``otters info``."""
+    """Add ``otters info`` and ``otters audit``."""
     app.command("info")(info_command)
+    app.command("audit")(audit_command)

@@ -1,34 +1,49 @@
-"""``otters run``: the interim end-to-end run (device fit, firing schedule, exact TTFS coding demo).
-
-The lead replaces this with the full QNN -> SNN pipeline later; the work is done by the reusable
-:func:`otters.cli.run_device_demo.run_device_demo`.
+"""``otters run``: text -> teacher -> Otters-1bitKV student -> spiking BERT -> exactness, accuracy,
+energy, robustness -> report.html + summary.json (docs/run.md). A thin wrapper over
+:mod:`otters.pipeline`; heavy imports stay inside the command so ``otters --help`` is fast.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+_TASK_HELP = "task: rt (embedded Rotten Tomatoes, default) or a GLUE task (sst2, mrpc, rte, ...)"
 
 
 def run(
-    out: str = typer.Option("runs/latest", "--out", help="Output directory (created; files written atomically)."),
-    task: str = typer.Option("rt", "--task", help="Task name, e.g. rt (Rotten Tomatoes) or a GLUE task; recorded only (the interim demo does not train)."),
-    profile: str = typer.Option("quick", "--profile", help="quick or full."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    task: Optional[str] = typer.Option(None, "--task", "-t", help=_TASK_HELP),
+    profile: Optional[str] = typer.Option(None, "--profile", help="quick (smoke run, ~15 min on 2 CPU cores; default) "
+                                          "or full (best accuracy: staged distillation, HAT; hours, meant for a GPU)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: runs/<task>-<profile>-<time>)"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run in this directory with its own "
+                                          "settings (after Ctrl-C, a kill or an error)"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="GLUE directory holding <TASK>/train.tsv "
+                                            "(default: $OTTERS_GLUE_DIR, else ../shared/data/glue)"),
+    teacher: Optional[Path] = typer.Option(None, "--teacher", help="use this fine-tuned HF teacher as is"),
+    model: Optional[Path] = typer.Option(None, "--model", help="base HF BERT of the teacher (default: packaged MiniLM-L6)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="seed of training, subsets and drawn chips (default 0)"),
 ) -> None:
-    """Run what exists of the pipeline: fit the device, print the schedule, check exact TTFS coding."""
+    """Run the whole pipeline: teacher, distillation, conversion, exactness, accuracy, energy, robustness, report."""
     from rich.console import Console
 
-    from otters.cli.run_device_demo import run_device_demo
-    from otters.io import atomic_write_json
+    from otters.pipeline import open_run, run_pipeline
+    from otters.report import terminal_table
 
-    console = Console()
-    summary = run_device_demo(out, profile=profile, seed=seed, log=console.print)
-    summary["task"] = task
-    summary["note"] = "interim run: device + coding demo only (no model is trained yet)"
-    atomic_write_json(f"{out}/summary.json", summary)
-    ok = summary["coding"]["accumulator_exact"] and summary["coding"]["decode_exact"]
-    console.print(f"{'OK' if ok else 'MISMATCH'}: wrote {', '.join(summary['files'])} to {out}")
-    if not ok:
+    console = Console(stderr=True)
+    ctx, state = open_run(out, resume, task, profile, seed, data_dir, model, teacher,
+                          log=lambda msg: console.print(f"  {msg}", markup=False, highlight=False))
+    console.print(f"[bold]otters run[/bold]: task {ctx.task}, profile {ctx.profile.name}, run directory {ctx.run_dir}")
+    result = run_pipeline(ctx, state, console)
+    from otters.io import read_json
+
+    summary = read_json(Path(result["json"]))
+    out_console = Console()
+    out_console.print(terminal_table(summary))
+    out_console.print(f"report: {result['html']}\nsummary: {result['json']}")
+    if summary.get("exactness") and not summary["exactness"]["verify"]["exact"]:
         raise typer.Exit(1)
 
 

@@ -34,6 +34,40 @@ def _random_model(depth: int, width: int, bits: int, weight_bits: int, signed: b
     return random_qmlp(config, x, seed=seed), x
 
 
+def bert_verify_result(checkpoint, preset, geometry, init, seed, sentences, task, split, max_len, curve, simulator,
+                       adc_bits, chip_std, synapse_std):
+    """(VerifyResult, model description) of a whole BERT student on real sentences (otters.snn.bert)."""
+    import torch
+
+    from otters.cli import bert_inputs
+    from otters.device import PAPER_CURVE, load_curve
+    from otters.errors import OttersError
+    from otters.snn import draw_variation
+    from otters.snn.bert import convert
+    from otters.snn.bert_verify import verify_bert
+
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    if simulator not in ("event", "threshold"):
+        raise OttersError(f"a BERT student runs --simulator event or threshold, not {simulator!r}")
+    model, description = bert_inputs.student(checkpoint, preset, geometry, init, seed)
+    tokenizer = bert_inputs.tokenizer_for(checkpoint, geometry if preset else None)
+    texts_a, texts_b, source = bert_inputs.sentences(sentences, task, split)
+    batch = bert_inputs.tokenize(tokenizer, texts_a, texts_b, max_len, model.config.vocab_size)
+    if checkpoint is None:
+        bert_inputs.calibrate(model, batch)  # a fresh preset: LSQ steps from these sentences
+    device_curve = PAPER_CURVE if curve is None else load_curve(curve)
+    snn = convert(model, device_curve, adc_bits=adc_bits)
+    variation = None
+    if chip_std or synapse_std:
+        variation = draw_variation(device_curve, chip_std, chip_std, chip_std, synapse_std, seed)
+    result = verify_bert(model, snn, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
+                         fire_mode=simulator, variation=variation)
+    description.update({"sentences": int(batch["input_ids"].shape[0]), "source": source,
+                        "tokens": int(batch["attention_mask"].sum()), "curve": str(curve) if curve else "paper",
+                        "adc_bits": adc_bits, "chip_std": chip_std, "synapse_std": synapse_std})
+    return result, description
+
+
 def verify_result(
     checkpoint: Optional[Path],
     random_mlp: bool,
@@ -50,8 +84,14 @@ def verify_result(
     adc_bits: int = 8,
     chip_std: float = 0.0,
     synapse_std: float = 0.0,
+    coding: str = "ttfs",
+    dead_zone: int = 0,
+    granularity: str = "layer",
 ):
-    """(VerifyResult, model description dict): what ``otters verify`` computes and prints."""
+    """(VerifyResult, model description dict): what ``otters verify`` computes and prints (QuantMLP).
+
+    ``coding`` "mttfs" / ``dead_zone`` k: Matterhorn's masked TTFS (silent levels calibrated on a second
+    draw of inputs) and the dead-zone QNN it must equal (otters.snn.mttfs, docs/matterhorn.md)."""
     import torch
 
     from otters import convert, verify
@@ -75,7 +115,15 @@ def verify_result(
         x = make_inputs(batch, seed)
         model = {"kind": "checkpoint", "path": str(checkpoint), "seed": seed}
     device_curve = PAPER_CURVE if curve is None else load_curve(curve)
-    snn = convert(qnn, device_curve, adc_bits=adc_bits)
+    calibration = None
+    if coding != "ttfs" or dead_zone:
+        from otters.snn.mttfs import configure_coding
+
+        configure_coding(qnn, coding, dead_zone)  # with a dead zone, the QNN checked is the dead-zone QNN
+        calibration = (torch.randn(x.shape, generator=torch.Generator().manual_seed(seed + 2)) if random_mlp
+                       else make_inputs(batch, seed + 1))
+        model.update({"coding": coding, "dead_zone": dead_zone, "granularity": granularity})
+    snn = convert(qnn, device_curve, adc_bits=adc_bits, coding=coding, calibration=calibration, granularity=granularity)
     variation = None
     if chip_std or synapse_std:
         variation = draw_variation(device_curve, chip_std, chip_std, chip_std, synapse_std, seed)
@@ -115,8 +163,17 @@ def _print_table(result, model: dict) -> None:
 
 
 def verify_command(
-    checkpoint: Optional[Path] = typer.Argument(None, help="QNN checkpoint (QuantMLP .safetensors); or use --random-mlp."),
+    checkpoint: Optional[Path] = typer.Argument(None, help="QNN checkpoint: QuantMLP .safetensors, or a BERT student "
+                                                "directory (save_student / otters distill); or use --random-mlp / --preset."),
     random_mlp: bool = typer.Option(False, "--random-mlp", help="Verify a random quantized MLP instead of a checkpoint."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Verify a whole BERT student of this preset "
+                                         "(qnn-w1a4, sorbet, otters-4bitkv, otters-1bitkv) on real sentences."),
+    geometry: str = typer.Option("minilm-l6", "--geometry", help="BERT geometry: minilm-l6, bert-base, tiny or an HF folder."),
+    random_init: bool = typer.Option(False, "--random-init", help="--preset: random weights (seeded by --seed)."),
+    hf_init: bool = typer.Option(False, "--hf", help="--preset: weights from the HF model (default for minilm-l6)."),
+    task: str = typer.Option("rt", "--task", help="BERT: task whose sentences are used (rt, sst2, ...)."),
+    split: str = typer.Option("validation", "--split", help="BERT: split of --task."),
+    max_len: int = typer.Option(128, "--max-len", help="BERT: tokens per sentence at most."),
     depth: int = typer.Option(3, "--depth", help="Random MLP: number of linear layers."),
     width: int = typer.Option(64, "--width", help="Random MLP: width of every layer."),
     bits: int = typer.Option(4, "--bits", help="Activation bits n (T = 2^n - 1 steps), 1..8."),
@@ -124,19 +181,41 @@ def verify_command(
     signed: bool = typer.Option(False, "--signed", help="Signed activations (offset folded into the accumulator)."),
     residual: bool = typer.Option(False, "--residual", help="Random MLP: residual connections (digital adds)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random model, inputs and device draws."),
-    batch: int = typer.Option(16, "--batch", help="Number of input samples."),
+    batch: int = typer.Option(16, "--batch", help="Number of input samples (BERT: sentences)."),
     curve: Optional[Path] = typer.Option(None, "--curve", help="Device curve JSON (`otters device fit --out`); default: the paper's."),
-    simulator: str = typer.Option("event", "--simulator", help="event (fast, vectorised) or tick (reference clock loop)."),
+    simulator: str = typer.Option("event", "--simulator", help="event (fast, vectorised) or tick (reference clock loop); "
+                                  "BERT: event or threshold (compare-only firing)."),
     adc_bits: int = typer.Option(8, "--adc-bits", help="ADC resolution."),
     chip_std: float = typer.Option(0.0, "--chip-std", help="Draw a chip: relative std of output scale, tau and beta (lossy)."),
     synapse_std: float = typer.Option(0.0, "--synapse-std", help="Per-synapse relative deviation of O(t) (lossy)."),
+    coding: str = typer.Option("ttfs", "--coding", help="MLP: ttfs, or mttfs (Matterhorn's masked TTFS, calibrated)."),
+    dead_zone: int = typer.Option(0, "--dead-zone", help="MLP: dead-zone half-width k (the QNN gets the same dead zone)."),
+    granularity: str = typer.Option("layer", "--granularity", help="MLP, mttfs: silent level per 'layer' or 'channel'."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
 ) -> None:
     """Convert a QNN to a TTFS spiking network (Proposition 1) and check it reproduces the QNN exactly."""
     import json
 
-    result, model = verify_result(checkpoint, random_mlp, depth, width, bits, weight_bits, signed, residual, seed,
-                                  batch, curve, simulator, adc_bits, chip_std, synapse_std)
+    from otters.errors import OttersError
+
+    if random_init and hf_init:
+        raise OttersError("choose --random-init or --hf, not both")
+    is_student = checkpoint is not None and Path(checkpoint).is_dir()
+    if preset is not None or is_student:
+        if random_mlp:
+            raise OttersError("--random-mlp verifies an MLP; drop it to verify a BERT student")
+        if coding != "ttfs" or dead_zone:
+            raise OttersError("--coding mttfs / --dead-zone are wired for MLPs; a whole BERT verifies TTFS only "
+                              "(stage-level M-TTFS: otters.snn.mttfs.mttfs_accumulator)")
+        if preset is not None and checkpoint is not None:
+            raise OttersError("give a checkpoint or --preset, not both")
+        init = "random" if random_init else "hf" if hf_init else None
+        result, model = bert_verify_result(checkpoint if is_student else None, preset, geometry, init, seed, batch, task,
+                                           split, max_len, curve, simulator, adc_bits, chip_std, synapse_std)
+    else:
+        result, model = verify_result(checkpoint, random_mlp, depth, width, bits, weight_bits, signed, residual, seed,
+                                      batch, curve, simulator, adc_bits, chip_std, synapse_std, coding, dead_zone,
+                                      granularity)
     if as_json:
         payload = result.to_dict()
         payload["model"] = model

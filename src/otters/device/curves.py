@@ -200,7 +200,12 @@ class SampledCurve(DecayCurve):
             lo, hi = self.t[i], self.t[i + 1]
             f = lambda s: float(self._interp(s)) - target  # noqa: E731
             if lo > 0:
-                out[j] = math.exp(brentq(lambda u: f(math.exp(u)), math.log(lo), math.log(hi), xtol=1e-15, rtol=_RTOL))
+                # Search in log t; exp(log(hi)) can round just above hi (outside the samples, where the
+                # interpolant is NaN), so every trial time is clamped back into [lo, hi].
+                def f_log(u, lo=lo, hi=hi, f=f):
+                    return f(min(max(math.exp(u), lo), hi))
+
+                out[j] = math.exp(brentq(f_log, math.log(lo), math.log(hi), xtol=1e-15, rtol=_RTOL))
                 out[j] = min(max(out[j], lo), hi)
             else:  # first interval starts at t = 0, where log t is unbounded
                 out[j] = brentq(f, lo, hi, xtol=1e-300, rtol=_RTOL)

@@ -34,6 +34,7 @@ from otters.energy.blocks import (
     values_out,
     weight_reads,
 )
+from otters.energy.msu import msu_linear_counts
 from otters.energy.stats import Population
 from otters.energy.workload import Workload
 
@@ -67,10 +68,11 @@ def _outputs(w: Workload, ctx: Ctx, outs: list, acc: int, T: int, dead_zone: int
             values_out(w, n, 32)
 
 
-def _ttfs_linear(ctx: Ctx, name: str, part: str, d_in: int, d_out: int, pop: Population, outs: list, T: int = T_TTFS) -> Workload:
+def _ttfs_linear(ctx: Ctx, name: str, part: str, d_in: int, d_out: int, pop: Population, outs: list, T: int = T_TTFS,
+                 dead_zone: int | None = None) -> Workload:
     L, hw = ctx.L, ctx.hw
     w = Workload(name, part)
-    S = L * d_in * pop.ttfs_fire
+    S = L * d_in * _fire(ctx, pop, dead_zone)
     syn = S * d_out
     acc = acc_bits(T * adc_resolution(T, hw.adc_bits), d_in)
     if hw.adc_per == "synapse":  # the device output is weight x decay: one read + conversion per synaptic event
@@ -86,14 +88,15 @@ def _ttfs_linear(ctx: Ctx, name: str, part: str, d_in: int, d_out: int, pop: Pop
         rows = min(hw.column_rows, d_in)
         tiles_in = math.ceil(d_in / rows)
         bits = hw.column_adc_bits or math.ceil(math.log2(2 * rows + 1))
-        reads = L * d_out * tiles_in * pop.ttfs_active_steps(rows, T)
+        active = pop.ttfs_active_steps(rows, T) if dead_zone is None else pop.mttfs_active_steps(rows, T, dead_zone)
+        reads = L * d_out * tiles_in * active
         w.device_reads += syn
         w.convert(bits, reads)
         acc = acc_bits(T, d_in)  # level units: the reading (a signed count) times the step's code T - k
         w.op("mults", f"int4x{bits}", reads)
         accumulate(w, reads, acc, in_bits=bits, signed_pm=False)
     spikes_in(w, ctx, S, spike_bits(ctx, L * d_in, T, signed=False))
-    _outputs(w, ctx, outs, acc, T, None, adc_units=hw.adc_per != "column")
+    _outputs(w, ctx, outs, acc, T, dead_zone, adc_units=hw.adc_per != "column")
     return w
 
 
@@ -102,16 +105,13 @@ def _xbar_linear(ctx: Ctx, name: str, part: str, d_in: int, d_out: int, pop: Pop
     L, hw = ctx.L, ctx.hw
     w = Workload(name, part)
     S = L * d_in * pop.mttfs_fire(dead_zone)
-    tiles_in = math.ceil(d_in / hw.xbar_rows)
-    tiles_out = math.ceil(d_out * hw.xbar_cells_per_weight / hw.xbar_cols)
-    w.xbar_rows += S * tiles_out
-    w.xbar_cells += S * d_out * hw.xbar_cells_per_weight
-    conversions = L * tiles_in * d_out
-    rows = min(hw.xbar_rows, d_in)
-    bits = hw.xbar_adc_bits or math.ceil(math.log2(2 * rows * T + 1))  # exact: +-rows * T levels per window
-    w.convert(bits, conversions)
-    acc = acc_bits(rows * T, tiles_in)
-    accumulate(w, conversions, acc, in_bits=bits, signed_pm=False)  # partial sums over row tiles
+    msu = msu_linear_counts(hw, L, d_in, d_out, pop.mttfs_fire(dead_zone), T)
+    w.xbar_rows += msu.row_drives
+    w.xbar_cells += msu.cell_reads
+    w.xbar_sense += msu.conversions
+    w.convert(msu.adc_bits, msu.conversions)
+    acc = acc_bits(min(hw.xbar_rows, d_in) * T, math.ceil(d_in / hw.xbar_rows))
+    accumulate(w, msu.conversions, acc, in_bits=msu.adc_bits, signed_pm=False)  # partial sums over row tiles
     spikes_in(w, ctx, S, spike_bits(ctx, L * d_in, T, signed=False))
     _outputs(w, ctx, outs, acc, T, dead_zone, adc_units=False)
     return w
@@ -166,16 +166,19 @@ def _norms(ctx: Ctx, dead_zone: int | None, T: int = T_TTFS) -> list[Workload]:
     return out
 
 
-def build_otters(ctx: Ctx, kv_bits: int = 1) -> list[Workload]:
+def build_otters(ctx: Ctx, kv_bits: int = 1, dead_zone: int | None = None) -> list[Workload]:
+    """Otters on the optoelectronic synapse; ``dead_zone`` None: plain TTFS (offset code), an int:
+    M-TTFS with that dead zone (the combination of Otters' device with Matterhorn's coding)."""
     d, f = ctx.g.hidden, ctx.g.ffn
     s, u = ctx.stats.signed4, ctx.stats.unsigned4
     kv = "kv1" if kv_bits == 1 else "kv4"
-    qkv = _ttfs_linear(ctx, "qkv", "QKV", d, 3 * d, s, [(d, "spikes", s), (d, kv, None), (d, kv, None)])
-    n1, n2 = _norms(ctx, None)
-    return [qkv, *_attention(ctx, kv_bits, None, analog_decode=True),
-            _ttfs_linear(ctx, "out_proj", "FC", d, d, s, [(d, "residual", None)]), n1,
-            _ttfs_linear(ctx, "ffn1", "FC", d, f, s, [(f, "spikes", u)]),
-            _ttfs_linear(ctx, "ffn2", "FC", f, d, u, [(d, "residual", None)]), n2]
+    dz = dead_zone
+    qkv = _ttfs_linear(ctx, "qkv", "QKV", d, 3 * d, s, [(d, "spikes", s), (d, kv, None), (d, kv, None)], dead_zone=dz)
+    n1, n2 = _norms(ctx, dz)
+    return [qkv, *_attention(ctx, kv_bits, dz, analog_decode=True),
+            _ttfs_linear(ctx, "out_proj", "FC", d, d, s, [(d, "residual", None)], dead_zone=dz), n1,
+            _ttfs_linear(ctx, "ffn1", "FC", d, f, s, [(f, "spikes", u)], dead_zone=dz),
+            _ttfs_linear(ctx, "ffn2", "FC", f, d, u, [(d, "residual", None)], dead_zone=dz), n2]
 
 
 def build_matterhorn(ctx: Ctx, dead_zone: int = 0) -> list[Workload]:

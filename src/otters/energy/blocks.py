@@ -71,6 +71,7 @@ class Ctx:
     hw: Hardware
     stats: FiringStats
     weight_bits: float = 1.0
+    dead_zone: int = 0  # M-TTFS dead-zone half-width of the architectures that use M-TTFS
 
     @property
     def weights_offchip(self) -> bool:

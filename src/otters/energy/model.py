@@ -43,7 +43,10 @@ class Hardware:
     up to ``column_rows`` inputs at one step (reference scaled by the known O(t_k)):
     ceil(log2(2 * rows + 1)).
     xbar_*: Matterhorn MSU memristive crossbar size, cells per weight (differential pair), ADC bits
-    (None = exact: the bit line integrates a whole window, +-rows * T levels).
+    (None = exact: the bit line integrates a whole window, +-rows * T levels); its periphery:
+    ``xbar_driver_pj`` (DAC / word-line driver per activation, on top of the line's C V^2 from the
+    cost table, scaled by xbar_cols / 256) and ``xbar_sense_pj`` (sense amplifier / sample-and-hold
+    per column conversion). Model: ``otters.energy.msu``.
     """
 
     local_sram_kb: float = 32.0
@@ -60,6 +63,8 @@ class Hardware:
     xbar_cols: int = 256
     xbar_cells_per_weight: int = 2
     xbar_adc_bits: int | None = None
+    xbar_driver_pj: float = 0.0  # assumption: the line's C V^2 dominates a 1-bit driver (docs/matterhorn.md)
+    xbar_sense_pj: float = 0.001  # ISAAC (ISCA 2016) S+H: 10 uW for 1024 samplers at 10 MHz ~ 1 fJ
 
     def __post_init__(self) -> None:
         if self.dram_weight_passes not in ("once", "per_token"):
@@ -71,6 +76,9 @@ class Hardware:
                 raise OttersError(f"hardware {name} must be > 0, got {getattr(self, name)}")
         if self.noc_hops < 0:
             raise OttersError(f"hardware noc_hops must be >= 0, got {self.noc_hops}")
+        for name in ("xbar_driver_pj", "xbar_sense_pj"):
+            if not getattr(self, name) >= 0:
+                raise OttersError(f"hardware {name} must be >= 0 pJ, got {getattr(self, name)}")
         for name in ("adc_bits", "column_rows", "column_adc_bits", "xbar_rows", "xbar_cols", "xbar_cells_per_weight", "xbar_adc_bits"):
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise OttersError(f"hardware {name} must be >= 1, got {getattr(self, name)}")
@@ -194,7 +202,8 @@ def stage_energy(w: Workload, table: CostTable, hw: Hardware) -> StageEnergy:
             compute += count * table.op_pj(kind, dtype)
     analog = w.device_reads * table.value("device_read")
     analog += sum(count * table.adc_pj(bits) for bits, count in w.adc.items())
-    analog += w.xbar_cells * table.value("xbar_cell_read") + w.xbar_rows * table.value("xbar_row_drive")
+    analog += w.xbar_cells * table.value("xbar_cell_read") + w.xbar_sense * hw.xbar_sense_pj
+    analog += w.xbar_rows * (table.value("xbar_row_drive") * hw.xbar_cols / 256 + hw.xbar_driver_pj)  # otters.energy.msu
     per_bit = hw.level_pj_per_bit(table)
     movement = {data: {lv: bits * per_bit[lv] for lv, bits in row.items()} for data, row in w.moved.items()}
     return StageEnergy(w.name, w.part, compute, analog, movement)

@@ -44,7 +44,12 @@ ARCHITECTURES: dict[str, Architecture] = {
         Architecture("spikelm", "SpikeLM (bi-spike, T=4, W1)", build_spikelm, 1, 7.20, 2.09, 0.46),
         Architecture("otters-4bitkv", "Otters 4-bit KV", lambda c: build_otters(c, kv_bits=4), 1, 4.49),
         Architecture("otters-1bitkv", "Otters 1-bit KV", lambda c: build_otters(c, kv_bits=1), 1, 4.06, 1.14, 0.33),
-        Architecture("matterhorn", "Matterhorn (M-TTFS + MSU)", build_matterhorn, 1, in_paper_table=True),
+        Architecture("matterhorn", "Matterhorn (M-TTFS + MSU)", lambda c: build_matterhorn(c, c.dead_zone), 1,
+                     in_paper_table=True),
+        Architecture("otters-1bitkv-mttfs", "Otters 1-bit KV, M-TTFS", lambda c: build_otters(c, 1, c.dead_zone), 1,
+                     in_paper_table=False),
+        Architecture("otters-4bitkv-mttfs", "Otters 4-bit KV, M-TTFS", lambda c: build_otters(c, 4, c.dead_zone), 1,
+                     in_paper_table=False),
         Architecture("spikelm-w32", "SpikeLM, fp32 weights", lambda c: build_spikelm(c, w_bits=32), 32, in_paper_table=False),
     )
 }
@@ -64,13 +69,17 @@ def build_workloads(
     seq_len: int = DEFAULT_SEQ_LEN,
     hw: Hardware | None = None,
     stats: FiringStats | None = None,
+    dead_zone: int = 0,
 ) -> list[Workload]:
-    """The analytical workloads of one encoder layer of ``model`` for ``seq_len`` tokens."""
+    """The analytical workloads of one encoder layer of ``model`` for ``seq_len`` tokens
+    (``dead_zone``: M-TTFS dead-zone half-width of matterhorn and otters-*-mttfs)."""
     arch = get_architecture(model)
     g = get_geometry(geometry) if isinstance(geometry, str) else geometry
     if int(seq_len) < 1:
         raise OttersError(f"seq_len must be >= 1, got {seq_len}")
-    ctx = Ctx(g, int(seq_len), hw or Hardware(), stats or FiringStats.default(), arch.weight_bits)
+    if isinstance(dead_zone, bool) or not isinstance(dead_zone, int) or dead_zone < 0:
+        raise OttersError(f"dead_zone must be an integer >= 0, got {dead_zone!r}")
+    ctx = Ctx(g, int(seq_len), hw or Hardware(), stats or FiringStats.default(), arch.weight_bits, dead_zone)
     return arch.builder(ctx)
 
 
@@ -81,7 +90,8 @@ def model_energy(
     table="22nm",
     hw: Hardware | None = None,
     stats: FiringStats | None = None,
+    dead_zone: int = 0,
 ) -> EnergyReport:
     """Energy of one attention block per inference of ``model`` (analytical workloads)."""
     hw = hw or Hardware()
-    return evaluate(build_workloads(model, geometry, seq_len, hw, stats), table, hw, model)
+    return evaluate(build_workloads(model, geometry, seq_len, hw, stats, dead_zone), table, hw, model)

@@ -79,6 +79,20 @@ class Population:
         p_by_code = {int(c): float(p) for c, p in zip(codes, self.probs)}
         return float(sum(1.0 - (1.0 - p_by_code.get(T - k, 0.0)) ** int(fan_in) for k in range(T)))
 
+    def mttfs_active_steps(self, fan_in: int, T: int, dead_zone: int = 0) -> float:
+        """E[(step, polarity) pairs with at least one of ``fan_in`` independent inputs spiking] under
+        M-TTFS: a level q with |q - mode| = c > dead_zone spikes at k = T - c in the positive (q > mode)
+        or negative sub-population; each polarity is read separately (an optical pulse cannot be
+        negative): sum over k and polarity of 1 - (1 - p_(k, polarity))^fan_in."""
+        mode = int(self.levels[int(np.argmax(self.probs))])
+        d = self.levels - mode
+        total = 0.0
+        for sign in (1, -1):
+            for c in range(max(int(dead_zone), 0) + 1, T + 1):
+                p = float(np.asarray(self.probs)[d == sign * c].sum())
+                total += 1.0 - (1.0 - p) ** int(fan_in)
+        return total
+
     def mttfs_fire(self, dead_zone: int = 0) -> float:
         """Spikes per neuron under M-TTFS: silent when |q - mode| <= dead_zone (Matterhorn)."""
         mode = int(self.levels[int(np.argmax(self.probs))])

@@ -45,6 +45,7 @@ class Workload:
     adc: dict[int, float] = field(default_factory=dict)
     xbar_cells: float = 0.0
     xbar_rows: float = 0.0
+    xbar_sense: float = 0.0
     spikes: float = 0.0
     moved: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -96,6 +97,7 @@ class Workload:
             adc={str(b): c for b, c in self.adc.items()},
             xbar_cells=self.xbar_cells,
             xbar_rows=self.xbar_rows,
+            xbar_sense=self.xbar_sense,
             spikes=self.spikes,
             moved={k: dict(v) for k, v in self.moved.items()},
         )
@@ -112,6 +114,7 @@ class Workload:
             w.convert(int(bits), count)
         w.xbar_cells = _check_count(d.get("xbar_cells", 0.0), "xbar_cells")
         w.xbar_rows = _check_count(d.get("xbar_rows", 0.0), "xbar_rows")
+        w.xbar_sense = _check_count(d.get("xbar_sense", 0.0), "xbar_sense")
         w.spikes = _check_count(d.get("spikes", 0.0), "spikes")
         for data, row in (d.get("moved") or {}).items():
             for level, bits in row.items():

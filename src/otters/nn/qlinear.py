@@ -117,5 +117,22 @@ class QuantEmbedding(_FrozenBinary, nn.Module):
         return f"{self.num_embeddings}, {self.embedding_dim}, binary={self.binary}"
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        weight = self.binary_weight() if self.binary else self.weight
-        return F.embedding(ids, weight, self.padding_idx)
+        """E[ids] with E = W_b (binary) or W; only the rows that ``ids`` use are binarised.
+
+        Per-row binarisation makes row r of W_b a function of W[r] alone, so binarising the gathered
+        rows W[unique(ids)] gives the same values as binarising the whole table (30522 rows for BERT)
+        and indexing it, at a fraction of the cost; the straight-through gradient still reaches
+        exactly the used rows, and the padding row still gets none (F.embedding's padding_idx).
+        """
+        if not self.binary:
+            return F.embedding(ids, self.weight, self.padding_idx)
+        used, inverse = torch.unique(ids, return_inverse=True)
+        if self.frozen:
+            rows = self.frozen_codes[used].to(torch.float32) * self.frozen_scale[used]
+        else:
+            rows = binarize_weight(self.weight[used], per_row=True)
+        pad = None
+        if self.padding_idx is not None:
+            hit = (used == self.padding_idx).nonzero()
+            pad = int(hit[0, 0]) if len(hit) else None
+        return F.embedding(inverse, rows, pad)

@@ -40,7 +40,7 @@ class _SignSTE(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x):
-        return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -62,5 +62,9 @@ def sign_ste(x: torch.Tensor) -> torch.Tensor:
 
 
 def hard_sign(x: torch.Tensor) -> torch.Tensor:
-    """sign(x) in {-1, +1} with sign(0) := +1, no gradient (the levels of the 1-bit mode)."""
-    return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+    """sign(x) in {-1, +1} with sign(0) := +1, no gradient (the levels of the 1-bit mode).
+
+    Scalar branches of ``torch.where``: one pass over x, no ones_like / neg temporaries (these ran on
+    every binarised weight at every training step).
+    """
+    return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)

@@ -6,9 +6,14 @@ Source: Otters (ICLR 2026, arXiv 2509.18968), Proposition 1. See docs/conversion
 - :class:`FiringPopulation` (TTFS neurons, stepped threshold), :class:`SpikingLinear` (spikes ->
   integer accumulator -> potential), :func:`accumulate_spikes` (for dynamic weights, e.g. binary K/V);
 - simulators: ``SpikingNetwork.run(x, simulator="event" | "tick", variation=...)``;
-- device variation: :class:`DeviceVariation`, :func:`draw_variation`; traces: :class:`SpikeTrace`.
+- device variation: :class:`DeviceVariation`, :func:`draw_variation`; traces: :class:`SpikeTrace`;
+- whole BERT students: ``convert(student)`` -> :class:`SpikingBert` (``otters.snn.bert``), activity
+  (:class:`BertActivity`) and the operation audit (:func:`audit_model`, ``otters.snn.audit``).
 """
 
+from otters.snn.audit import AuditSettings, audit_model
+from otters.snn.bert import SpikingBert
+from otters.snn.bert_activity import BertActivity
 from otters.snn.checkpoints import register_checkpoint_kind
 from otters.snn.convert import convert, reference_forward
 from otters.snn.hooks import spiking_accumulator
@@ -22,6 +27,10 @@ from otters.snn.verify import LayerCheck, VerifyResult, verify
 
 __all__ = [
     "SIMULATORS",
+    "AuditSettings",
+    "BertActivity",
+    "SpikingBert",
+    "audit_model",
     "DeviceTables",
     "DeviceVariation",
     "FiringPopulation",

@@ -124,13 +124,30 @@ def _plan(qnn) -> _Plan:
     )
 
 
-def convert(qnn, curve: DecayCurve | None = None, adc_bits: int = 8) -> SpikingNetwork:
+def convert(qnn, curve: DecayCurve | None = None, adc_bits: int = 8, coding: str = "ttfs", calibration=None,
+            granularity: str = "layer", silent: dict | None = None) -> SpikingNetwork:
     """The spiking network equivalent to ``qnn`` on the device ``curve`` (default: the paper's).
 
     Proposition 1 (Otters): T = 2^n - 1, O(t_k) = (T - k)/T, gamma = w alpha_in T, theta(t_k) =
     alpha (T - k), layer-wise windows. Raises OttersError naming any module with no exact equivalent.
+    ``coding="mttfs"`` (Matterhorn's masked TTFS; silent levels from ``calibration`` inputs per
+    ``granularity`` "layer"/"channel", or ``silent``), and any QNN with dead-zone quantizers, go
+    through :func:`otters.snn.mttfs.convert_mttfs`.
     """
+    from otters.snn.mttfs import _has_dead_zone, convert_mttfs
+
+    if coding != "ttfs" or silent or (not hasattr(qnn, "to_spiking") and _has_dead_zone(qnn)):
+        return convert_mttfs(qnn, curve, adc_bits, coding, calibration, granularity, silent)
+    return convert_ttfs(qnn, curve, adc_bits)
+
+
+def convert_ttfs(qnn, curve: DecayCurve | None = None, adc_bits: int = 8) -> SpikingNetwork:
+    """Plain TTFS conversion (Otters, Prop. 1): the offset code gives silence to the lowest level."""
     curve = PAPER_CURVE if curve is None else curve
+    if hasattr(getattr(qnn, "bert", None), "layers") and hasattr(qnn, "classifier"):  # a QBert student
+        from otters.snn.bert import convert as convert_bert
+
+        return convert_bert(qnn, curve, adc_bits)
     if hasattr(qnn, "to_spiking") and not isinstance(qnn, (QuantMLP, nn.Sequential)):
         return qnn.to_spiking(curve=curve, adc_bits=adc_bits)
     plan = _plan(qnn)

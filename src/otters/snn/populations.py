@@ -11,6 +11,10 @@ offset qmin shifts them). For an integer m and a float y, y >= m <=> floor(y) >=
 first k with y >= theta_k is k = T - (min(floor(y), qmax) - qmin): the spike step encodes the code
 c = level - qmin = T - k. A neuron below the last threshold (c = 0, level qmin) stays silent.
 Sign mode (1-bit signed, levels {-1, +1}): y = V, one threshold 0, code c = (level + 1)/2.
+
+:class:`MaskedPopulation` is Matterhorn's M-TTFS (arXiv 2601.22876): silence belongs to a calibrated
+level m instead of qmin, and levels q != m spike once in a positive or a negative sub-population at
+k = T - |q - m| (docs/matterhorn.md); with m = qmin it is the population above.
 """
 
 from __future__ import annotations
@@ -119,3 +123,118 @@ def population_from_quantizer(quantizer, name: str) -> FiringPopulation:
         raise OttersError(f"{name}: level range [{qmin}, {qmax}] does not span T = {T} steps of a {bits}-bit code")
     thresholds = (T - torch.arange(T, dtype=torch.float32)) + qmin
     return FiringPopulation(name, bits, alpha, qmin, qmax, 1, qmin, 0.5, thresholds)
+
+
+@dataclass(frozen=True)
+class MaskedPopulation:
+    """M-TTFS neurons (Matterhorn, arXiv 2601.22876): silence belongs to the level ``silent`` (m).
+
+    Two sub-populations share the neurons' potential: a neuron at level q > m fires once in the
+    positive one, q < m once in the negative one, at step k = T - |q - m| / code_scale; q = m (and,
+    with a dead zone of half-width ``dead_zone``, |q - m| <= dead_zone) stays silent.
+    ``silent``: int64, 0-dim (per layer) or (channels,) (per channel, last dimension).
+    The other attributes are those of :class:`FiringPopulation` (level range, alpha, shift, sign mode).
+
+    Exactness (otters.coding.mttfs.mttfs_thresholds): with y = V/alpha + 1/2 (sign mode: y = V), the
+    positive neuron fires at the first k with y >= m + c, the negative one at the first k with
+    y < m - c + 1 (c = T - k, each only for c in its allowed range), so the spike encodes
+    dead_zone_map(clamp(floor(y), qmin, qmax)) - m, the dead-zone QNN's level minus m, bit for bit.
+    """
+
+    name: str
+    bits: int
+    alpha: torch.Tensor
+    qmin: int
+    qmax: int
+    code_scale: int
+    shift: float
+    silent: torch.Tensor
+    dead_zone: int = 0
+    sign_mode: bool = False
+
+    @property
+    def T(self) -> int:
+        """Steps per window, T = 2^n - 1."""
+        return 2**self.bits - 1
+
+    @property
+    def per_channel(self) -> bool:
+        return self.silent.dim() == 1
+
+    def normalised(self, potential: torch.Tensor) -> torch.Tensor:
+        """y = V/alpha + shift (the quantizer's own float32 ops); sign mode: y = V."""
+        if self.sign_mode:
+            return potential
+        y = potential / self.alpha
+        return y + self.shift if self.shift else y
+
+    def levels(self, potential: torch.Tensor) -> torch.Tensor:
+        """The levels the neurons' spikes encode (int64): dead-zone map of clamp(floor(y), qmin, qmax)."""
+        from otters.coding.mttfs import dead_zone_map
+
+        y = self.normalised(potential)
+        if self.sign_mode:
+            q = torch.where(y >= 0, 1, -1).to(torch.int64)
+        else:
+            q = torch.clamp(torch.floor(y), self.qmin, self.qmax).to(torch.int64)
+        return dead_zone_map(q, self.silent, self.dead_zone)
+
+    def fire(self, potential: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(steps, polarity): closed form of the first threshold crossing; steps T and polarity 0 = silent."""
+        return self.encode(self.levels(potential))
+
+    def encode(self, levels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(steps, polarity) of levels: k = T - |q - m| / code_scale, polarity = sign(q - m)."""
+        d = levels.to(torch.int64) - self.silent
+        return self.T - torch.div(d.abs(), self.code_scale, rounding_mode="floor"), torch.sign(d)
+
+    def decode(self, steps: torch.Tensor, polarity: torch.Tensor) -> torch.Tensor:
+        """Levels of spikes: q = m + polarity * code_scale * (T - k) (silent: q = m)."""
+        return self.silent + polarity.to(torch.int64) * (self.code_scale * (self.T - steps))
+
+    def thresholds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(theta+, theta-) float32 of shape (T,) or (channels, T): the two stepped thresholds in
+        normalised units (fire when y >= theta+_k, resp. y < theta-_k; +-inf where a step is not allowed)."""
+        cached = self.__dict__.get("_thresholds")
+        if cached is None:
+            if self.sign_mode:  # one step (T = 1), threshold 0 on V: q = +1 iff V >= 0
+                m = self.silent.to(torch.float64)
+                pos = torch.where(m == -1, 0.0, float("inf")).unsqueeze(-1)
+                neg = torch.where(m == 1, 0.0, float("-inf")).unsqueeze(-1)
+            else:
+                from otters.coding.mttfs import mttfs_thresholds
+
+                p, n = mttfs_thresholds(self.silent.numpy(), self.T, self.qmin, self.qmax, self.dead_zone)
+                pos, neg = torch.from_numpy(p), torch.from_numpy(n)
+            cached = (pos.to(torch.float32), neg.to(torch.float32))
+            object.__setattr__(self, "_thresholds", cached)
+        return cached
+
+
+def masked_population(quantizer, name: str, silent=None, dead_zone: int | None = None) -> MaskedPopulation:
+    """The M-TTFS population equivalent to ``quantizer`` (an LSQQuantizer, or a DeadZoneQuantizer).
+
+    ``silent``: the silent level(s) m (int or per-channel); default: the quantizer's own (a dead-zone
+    quantizer) or qmin (which makes the population plain TTFS). ``dead_zone``: default the quantizer's
+    (0 for a plain LSQQuantizer). A dead zone > 0 must sit around the quantizer's own silent level:
+    the SNN reproduces the dead-zone QNN, not another one.
+    """
+    base = population_from_quantizer(quantizer, name)
+    own_k = int(getattr(quantizer, "dead_zone", 0))
+    own_m = getattr(quantizer, "silent", None)
+    k = own_k if dead_zone is None else int(dead_zone)
+    if k != own_k:
+        raise OttersError(f"{name}: the QNN's quantizer has dead zone {own_k}, the population asks for {k}; "
+                          "apply the dead zone to the QNN (otters.quant.deadzone.apply_dead_zone) and convert that")
+    if silent is None:
+        silent = own_m if own_m is not None else base.qmin
+    m = torch.as_tensor(silent).detach().to(torch.int64).cpu().clone()
+    if k and (m.shape != own_m.shape or not torch.equal(m, own_m.cpu())):
+        raise OttersError(f"{name}: with a dead zone the silent level must be the quantizer's own ({own_m.tolist()})")
+    if m.dim() > 1:
+        raise OttersError(f"{name}: silent levels are one per layer or one per channel, got shape {tuple(m.shape)}")
+    lo, hi = (-1, 1) if base.sign_mode else (base.qmin, base.qmax)
+    if not bool(((m >= lo) & (m <= hi)).all()) or (base.sign_mode and bool((m == 0).any())):
+        raise OttersError(f"{name}: silent levels must be levels of the quantizer ({lo}..{hi}), got {m.tolist()}")
+    return MaskedPopulation(name, base.bits, base.alpha, base.qmin, base.qmax, base.code_scale, base.shift, m, k,
+                            base.sign_mode)

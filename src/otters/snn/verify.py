@@ -116,6 +116,16 @@ def verify(qnn, snn, inputs, simulator: str = "event", variation: DeviceVariatio
     sparsity, spike traces; ``.to_dict()`` for JSON). ``variation`` draws a non-nominal chip (then
     inexactness is expected and measured).
     """
+    from otters.snn.bert import SpikingBert
+
+    if isinstance(snn, SpikingBert):  # whole-model BERT: inputs are token ids or a tokenised batch dict
+        from otters.snn.bert_verify import verify_bert
+
+        if simulator not in ("event", "threshold"):
+            raise OttersError(f"a spiking BERT runs the event simulator or fire mode 'threshold', not {simulator!r}")
+        batch = inputs if isinstance(inputs, dict) else {"input_ids": inputs}
+        return verify_bert(qnn, snn, batch["input_ids"], batch.get("attention_mask"), batch.get("token_type_ids"),
+                           fire_mode=simulator, variation=variation)
     from otters.snn.convert import reference_forward
 
     x = torch.as_tensor(inputs, dtype=torch.float32)

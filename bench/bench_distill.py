@@ -1,0 +1,164 @@
+"""Benchmark: distillation throughput against teacher fine-tuning throughput, same process, same batches.
+
+Both run on the MiniLM-L6 geometry (hidden 384, 6 layers) with the same real ``rt`` batches:
+
+- baseline: one fine-tuning step of the Hugging Face teacher (forward, cross-entropy, backward, AdamW);
+- distill:  one distillation step of an Otters student (frozen teacher forward + student QAT forward,
+  soft cross-entropy + hidden-state MSE, backward, AdamW), the step ``otters distill`` runs;
+- student:  the student's QAT step alone (no teacher), to separate the teacher's share.
+
+Steps are interleaved (baseline, distill, student, baseline, ...) so load from other processes on a
+shared machine hits all of them alike; medians are reported as samples/s and as ratios to the
+baseline.
+
+``--ablate`` adds same-process before/after ratios of the performance changes (docs/training.md,
+Performance): word-embedding binarisation of the whole table vs of the gathered rows, AdamW
+single-tensor (foreach=False) vs fused, and the distillation step at 2 intra-op threads vs 1.
+
+    python bench/bench_distill.py [--preset otters-1bitkv] [--batch 32] [--max-len 64] [--reps 5] [--threads 1] [--ablate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+
+def _median_times(fns: dict, reps: int) -> dict:
+    for fn in fns.values():
+        fn()  # warm-up: LSQ initialisation, allocator, first-call overheads
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="otters-1bitkv")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--max-len", type=int, default=64)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--ablate", action="store_true", help="also time the before/after of each speed-up")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    from otters.data.splits import load_split
+    from otters.data.tasks import get_task
+    from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer
+    from otters.models import minilm_path
+    from otters.train.distill import make_loss_fn
+    from otters.train.loop import TrainConfig, build_optimizer
+    from otters.train.losses import DistillWeights
+    from otters.train.students import freeze_teacher, hf_model
+    from otters.train.teacher import load_model
+
+    spec = get_task("rt")
+    directory = minilm_path()
+    rows = load_split(spec, "train").subset(range(args.batch * (args.reps + 1) * 4))
+    enc = encode(load_tokenizer(directory), rows, args.max_len)
+    batches = [collate(enc, b) for b in bucketed_batches(enc.lengths, args.batch, True, seed=0)]
+    batches = [b for b in batches if len(b["labels"]) == args.batch]
+    cursor = {"baseline": 0, "distill": 0, "student": 0}
+
+    def next_batch(name):
+        batch = batches[cursor[name] % len(batches)]
+        cursor[name] += 1
+        return batch
+
+    hf = load_model(directory, spec)
+    hf.train()
+    hf_opt = torch.optim.AdamW(hf.parameters(), lr=5e-5, foreach=False)
+
+    def baseline():
+        batch = next_batch("baseline")
+        hf_opt.zero_grad(set_to_none=True)
+        hf(**batch).loss.backward()
+        hf_opt.step()
+
+    teacher, _ = hf_model(directory, "bert-fp", spec, require_head=False)
+    freeze_teacher(teacher)
+    student, _ = hf_model(directory, args.preset, spec, require_head=False)
+    student.train()
+    s_opt = build_optimizer(student, TrainConfig())  # the optimizer otters distill uses
+    kd = make_loss_fn(teacher, spec.regression, DistillWeights())
+
+    def distill_step():
+        batch = next_batch("distill")
+        s_opt.zero_grad(set_to_none=True)
+        kd(student, batch)[0].backward()
+        s_opt.step()
+
+    def student_step():
+        batch = next_batch("student")
+        s_opt.zero_grad(set_to_none=True)
+        out = student(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        torch.nn.functional.cross_entropy(out.logits, batch["labels"]).backward()
+        s_opt.step()
+
+    times = _median_times({"baseline": baseline, "distill": distill_step, "student": student_step}, args.reps)
+    tokens = statistics.mean(int(b["attention_mask"].sum()) for b in batches) / args.batch
+    print(f"MiniLM-L6 geometry, preset {args.preset}, batch {args.batch}, max_len {args.max_len} "
+          f"(mean {tokens:.1f} real tokens/row), {args.threads} threads, median of {args.reps}")
+    base = args.batch / times["baseline"]
+    for name, label in (("baseline", "teacher fine-tuning step"), ("distill", "distillation step"),
+                        ("student", "student QAT step (no teacher)")):
+        rate = args.batch / times[name]
+        print(f"  {label:32s} {times[name] * 1000:8.1f} ms  {rate:7.1f} samples/s  ratio {rate / base:5.2f}x")
+    if args.ablate:
+        _ablations(student, distill_step, args)
+
+
+def _pair(label: str, before, after, reps: int) -> None:
+    times = _median_times({"before": before, "after": after}, reps)
+    print(f"  {label:44s} before {times['before'] * 1000:8.1f} ms  after {times['after'] * 1000:8.1f} ms  "
+          f"speed-up {times['before'] / times['after']:5.2f}x")
+
+
+def _ablations(student, distill_step, args) -> None:
+    """Same-process before/after timings of each change (medians, interleaved)."""
+    import torch.nn.functional as F
+
+    from otters.quant import binarize_weight
+
+    print("ablations (before = the code before the performance pass):")
+    word = student.bert.embeddings.word
+    ids = torch.randint(0, word.num_embeddings, (args.batch, 30))
+
+    def whole_table():  # binarise all rows, then index (the former QuantEmbedding.forward)
+        word.weight.grad = None
+        F.embedding(ids, binarize_weight(word.weight, per_row=True), word.padding_idx).sum().backward()
+
+    def gathered():
+        word.weight.grad = None
+        word(ids).sum().backward()
+
+    _pair("word embedding fwd+bwd: whole table -> rows", whole_table, gathered, args.reps)
+    params = [p for p in student.parameters() if p.requires_grad]
+    for p in params:
+        p.grad = torch.randn_like(p) * 1e-3
+    opt_old = torch.optim.AdamW(params, lr=1e-9, foreach=False)
+    opt_new = torch.optim.AdamW(params, lr=1e-9, fused=True)
+    _pair("AdamW step: foreach=False -> fused", opt_old.step, opt_new.step, args.reps)
+    threads = torch.get_num_threads()
+
+    def at(n):
+        def run():
+            torch.set_num_threads(n)
+            distill_step()
+        return run
+
+    _pair(f"distillation step: 2 threads -> {threads}", at(2), at(threads), min(args.reps, 2))
+    torch.set_num_threads(threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Settings of ``otters run``: the ``quick`` (smoke, CPU) and ``full`` (best accuracy, long / GPU) profiles.
+
+A profile fixes every knob of every step, so a run directory's ``run.json`` says exactly what was
+done and ``--resume`` can refuse a run whose settings changed. Sources of the recipe: Sorbet (ICML
+2025) staged distillation and Otters (ICLR 2026, Sec. 4-5: 1-bit K/V, T = 15, HAT2 = 20 % noise,
+device-variation robustness); PAPERS.md sec. 1.3 and 2.
+
+Why ``quick`` is this small (measured on the shared 2-core CPU, docs/run.md): a MiniLM-L6 teacher
+step at batch 32 x 64 tokens takes 3-5 s and a distillation step 2-4x that, so quick fine-tunes
+the teacher for one epoch on a 1 600-row subset (or reuses a finished cached teacher), distils the
+Otters-1bitKV student in one stage for 60 steps of 16 rows, and sweeps robustness on 128 rows.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+
+from otters.errors import OttersError
+
+PRESET = "otters-1bitkv"  # the paper's model: 1-bit weights, 1-bit K/V, 4-bit activations (T = 15)
+
+
+@dataclass
+class Profile:
+    """Every setting of a run (see :data:`PROFILES`); ``to_dict`` is what ``run.json`` records.
+
+    ``teacher``: keyword settings of ``otters.train.teacher.ensure_teacher`` (``None`` values take the
+    task's defaults); ``reuse_cached_teacher``: a finished full teacher in the cache is used instead of
+    training the profile's own. ``distill``: keyword settings of ``otters.train.distill.distill``.
+    ``hat``: HAT noise levels of extra students (0.2 = HAT2). ``eval_rows``: None scores the whole
+    evaluation split. ``robustness``: levels, kinds, draws and rows of the device-variation sweep.
+    """
+
+    name: str
+    device_demo: str
+    teacher: dict
+    reuse_cached_teacher: bool
+    distill: dict
+    hat: tuple = ()
+    eval_rows: int | None = None
+    verify_sentences: int = 16
+    energy_sentences: int = 32
+    energy_table: str = "22nm"
+    raster_neurons: int = 48
+    robustness: dict = field(default_factory=dict)
+    threads: int = 2
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hat"] = list(self.hat)
+        d["robustness"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.robustness.items()}
+        return d
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        name="quick",
+        device_demo="quick",
+        # lr 2e-4 (not BERT's 5e-5): in 50 steps MiniLM reached 77.3 % rt validation accuracy at 2e-4 and
+        # 58.1 % at 5e-5 (measured, docs/run.md)
+        teacher={"epochs": 1, "max_len": 64, "batch_size": 32, "max_train_rows": 1600, "eval_every": 0, "lr": 2e-4},
+        reuse_cached_teacher=True,
+        distill={"stages": "single", "epochs": 1, "max_steps": 60, "batch_size": 16, "lr": 1e-4,
+                 "eval_every": 20, "max_len": 64, "train_rows": None, "eval_rows": 256},
+        hat=(),
+        eval_rows=None,
+        verify_sentences=16,
+        energy_sentences=32,
+        robustness={"levels": (0.0, 0.1, 0.2), "kinds": ("synapse", "output"), "draws": 1, "rows": 128},
+    ),
+    "full": Profile(
+        name="full",
+        device_demo="full",
+        teacher={},
+        reuse_cached_teacher=True,
+        distill={"stages": "staged", "epochs": 3, "max_steps": None, "batch_size": 32, "lr": 5e-5,
+                 "eval_every": 100, "max_len": None, "train_rows": None, "eval_rows": None},
+        hat=(0.2,),
+        eval_rows=None,
+        verify_sentences=64,
+        energy_sentences=128,
+        robustness={"levels": tuple(round(0.02 * i, 2) for i in range(11)),
+                    "kinds": ("synapse", "output", "tau", "beta"), "draws": 3, "rows": None},
+    ),
+}
+
+
+def get_profile(name: str, **overrides) -> Profile:
+    """A copy of profile ``name`` with top-level fields replaced and dict fields updated from ``overrides``.
+
+    Example: ``get_profile("quick", distill={"max_steps": 2}, eval_rows=8)`` keeps the other distill
+    settings. Unknown names are an OttersError.
+    """
+    if name not in PROFILES:
+        raise OttersError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
+    profile = copy.deepcopy(PROFILES[name])
+    for key, value in overrides.items():
+        if not hasattr(profile, key):
+            raise OttersError(f"unknown profile setting {key!r}")
+        current = getattr(profile, key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            unknown = sorted(set(value) - set(current)) if key in ("distill", "robustness") else []
+            if unknown:
+                raise OttersError(f"unknown {key} setting(s): {', '.join(unknown)}")
+            current.update(value)
+        else:
+            setattr(profile, key, tuple(value) if key == "hat" else value)
+    return profile

@@ -1,0 +1,202 @@
+"""Steps 4-7 of ``otters run``: verify, evaluate, energy, robustness of the converted student.
+
+Exactness (Otters ICLR 2026, Proposition 1): the spiking BERT's logits must equal the QNN's bit for
+bit on the nominal device; :func:`step_verify` checks every stage on a few sentences (the
+hardware's compare-with-stepped-threshold firing) and :func:`step_evaluate` compares the logits of
+every evaluated sentence while scoring teacher, QNN and SNN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from otters.io import atomic_write_json
+from otters.pipeline import adapters
+from otters.pipeline.context import RunContext
+from otters.pipeline.state import RunState
+
+
+def _student(state: RunState) -> tuple[str, int]:
+    d = state.result("distill")
+    return d["student"], int(d["max_len"])
+
+
+def step_verify(ctx: RunContext, state: RunState) -> dict:
+    """Convert the student to a spiking BERT and verify it stage by stage (``otters verify``), then
+    record one sentence's spikes through every layer (the report's raster)."""
+    from otters.pipeline.spikes import layer_histograms, record_sentence
+    from otters.snn.bert import convert
+
+    student, max_len = _student(state)
+    p = ctx.profile
+    result, description = adapters.verify_student(Path(student), ctx.task, ctx.eval_split, p.verify_sentences, max_len)
+    data = result.to_dict()
+    data["model"] = description
+    atomic_write_json(ctx.path("verify.json"), data)
+    spikes = sum(t["spikes"] for t in data["traces"])
+    neurons = sum(t["neurons"] * t["samples"] for t in data["traces"])
+    model, batch, source = adapters.load_sentences(Path(student), ctx.task, ctx.eval_split, 1, max_len)
+    raster = record_sentence(convert(model), batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
+                             neurons=p.raster_neurons, seed=ctx.seed)
+    raster["source"] = source
+    atomic_write_json(ctx.path("raster.json"), raster)
+    hist = layer_histograms(data["traces"])
+    atomic_write_json(ctx.path("spike_histograms.json"), hist)
+    return {
+        "exact": data["exact"], "simulator": data["simulator"], "sentences": data["samples"],
+        "max_level_diff": data["max_level_diff"], "max_potential_diff": data["max_potential_diff"],
+        "max_spikes_per_neuron": data["max_spikes_per_neuron"], "first_inexact_layer": data["first_inexact_layer"],
+        "checks": len(data["layers"]), "spikes": spikes, "neurons": neurons,
+        "firing_rate": spikes / neurons if neurons else 0.0,
+        "windows": 6 * raster["layers"] + 1, "raster_tokens": raster["tokens"],
+        "files": {"verify": "verify.json", "raster": "raster.json", "histograms": "spike_histograms.json"},
+        "commands": [{"what": "stage-by-stage verification (QNN vs SNN, threshold firing)",
+                      "command": ctx.command("verify", student, task=ctx.task, split=ctx.eval_split,
+                                             batch=p.verify_sentences, max_len=max_len, simulator="threshold")}],
+    }
+
+
+def _subset(rows, limit, seed):
+    if limit is None or limit >= len(rows):
+        return rows
+    return rows.subset(np.sort(np.random.default_rng(seed).permutation(len(rows))[:limit]))
+
+
+def score_qnn_and_snn(student, task: str, split: str, data_dir=None, rows: int | None = None, seed: int = 0,
+                      batch_size: int = 64) -> dict:
+    """Metrics of the student's QNN and of its spiking BERT on ``split``, from one pass over the rows.
+
+    Both run on the same padded batches (``otters.data.tokenize.bucketed_batches``); the SNN's logits
+    are compared with the QNN's bit for bit (Prop. 1). Returns {"n", "qnn", "snn", "logits_equal",
+    "max_abs_logit_diff", "mismatched_rows"}.
+    """
+    import torch
+
+    from otters.data.metrics import compute_metrics
+    from otters.data.splits import load_split
+    from otters.data.tasks import get_task
+    from otters.data.tokenize import bucketed_batches, collate, encode
+    from otters.snn.bert import convert
+    from otters.train.robustness import load_student_checkpoint
+
+    spec = get_task(task)
+    data = _subset(load_split(spec, split, data_dir), rows, seed)
+    model, tokenizer, max_len, _ = load_student_checkpoint(student)
+    model.eval()
+    enc = encode(tokenizer, data, max_len)
+    snn = convert(model)
+    width = spec.num_labels
+    qnn_out = np.zeros((len(enc), width), dtype=np.float32)
+    snn_out = np.zeros((len(enc), width), dtype=np.float32)
+    with torch.no_grad():
+        for idx in bucketed_batches(enc.lengths, batch_size, shuffle=False):
+            batch = collate(enc, idx)
+            args = (batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+            qnn_out[idx] = model(*args).logits.float().numpy()
+            snn_out[idx] = snn(*args).logits.float().numpy()
+    diff = np.abs(qnn_out.astype(np.float64) - snn_out.astype(np.float64))
+    return {"n": len(enc), "max_len": max_len,
+            "qnn": compute_metrics(spec, qnn_out, enc.labels), "snn": compute_metrics(spec, snn_out, enc.labels),
+            "logits_equal": bool(np.array_equal(qnn_out, snn_out)), "max_abs_logit_diff": float(diff.max()),
+            "mismatched_rows": int((qnn_out != snn_out).any(axis=1).sum())}
+
+
+def step_evaluate(ctx: RunContext, state: RunState) -> dict:
+    """Score the teacher (fp), the student's QNN and its SNN on the evaluation split (GLUE metrics)."""
+    from otters.data.metrics import main_metric
+    from otters.train.evaluate import evaluate_checkpoint
+
+    student, _ = _student(state)
+    teacher = state.result("teacher")["dir"]
+    rows = ctx.profile.eval_rows
+    if rows is None:
+        fp = evaluate_checkpoint(teacher, ctx.task, ctx.eval_split, "fp", ctx.data_dir)
+        teacher_scores = {"n": fp["n"], "metrics": fp["metrics"]}
+    else:  # a seeded subset (tests, smoke runs): same rows as the student's
+        teacher_scores = _teacher_subset(teacher, ctx, rows)
+    both = score_qnn_and_snn(student, ctx.task, ctx.eval_split, ctx.data_dir, rows, ctx.seed)
+    hats = {}
+    for h in state.result("distill")["hat_students"]:
+        hats[f"{h['hat']:g}"] = score_qnn_and_snn(h["student"], ctx.task, ctx.eval_split, ctx.data_dir, rows, ctx.seed)
+    result = {"split": ctx.eval_split, "main_metric": main_metric(ctx.task), "rows": rows, "teacher": teacher_scores,
+              "qnn": {"n": both["n"], "metrics": both["qnn"]}, "snn": {"n": both["n"], "metrics": both["snn"]},
+              "logits_equal": both["logits_equal"], "max_abs_logit_diff": both["max_abs_logit_diff"],
+              "mismatched_rows": both["mismatched_rows"], "student_max_len": both["max_len"],
+              "hat": {k: {"qnn": v["qnn"], "snn": v["snn"], "n": v["n"], "logits_equal": v["logits_equal"]}
+                      for k, v in hats.items()}}
+    note = "" if rows is None else f" (this run scored a seeded subset of {rows} rows; the command scores the whole split)"
+    result["commands"] = [
+        {"what": "teacher accuracy" + note, "command": ctx.command("eval", teacher, task=ctx.task, split=ctx.eval_split,
+                                                                  data_dir=ctx.data_dir)},
+        {"what": "QNN accuracy" + note, "command": ctx.command("eval", student, task=ctx.task, split=ctx.eval_split,
+                                                              mode="qnn", data_dir=ctx.data_dir)},
+        {"what": "SNN accuracy" + note, "command": ctx.command("eval", student, task=ctx.task, split=ctx.eval_split,
+                                                              mode="snn", data_dir=ctx.data_dir)},
+    ]
+    atomic_write_json(ctx.path("eval.json"), result)
+    return result
+
+
+def _teacher_subset(teacher, ctx: RunContext, rows: int) -> dict:
+    from otters.data.metrics import compute_metrics
+    from otters.data.splits import load_split
+    from otters.data.tasks import get_task
+    from otters.data.tokenize import encode, load_tokenizer
+    from otters.io import read_json
+    from otters.train.teacher import TEACHER_FILE, load_model, predict
+
+    spec = get_task(ctx.task)
+    data = _subset(load_split(spec, ctx.eval_split, ctx.data_dir), rows, ctx.seed)
+    info = Path(teacher) / TEACHER_FILE
+    max_len = (read_json(info).get("settings") or {}).get("max_len", 128) if info.is_file() else 128
+    enc = encode(load_tokenizer(teacher), data, int(max_len))
+    return {"n": len(enc), "metrics": compute_metrics(spec, predict(load_model(teacher), enc), enc.labels)}
+
+
+def step_energy(ctx: RunContext, state: RunState) -> dict:
+    """Operation audit of the spiking model on real sentences, priced with the 22 nm table (computation +
+    data movement + analog; docs/energy.md, Yan et al. arXiv 2409.08290), beside the analytical table."""
+    student, max_len = _student(state)
+    p = ctx.profile
+    measured = adapters.measure_energy(Path(student), ctx.task, ctx.eval_split, p.energy_sentences, max_len,
+                                       p.energy_table)
+    paper = adapters.paper_energy_table(p.energy_table)
+    atomic_write_json(ctx.path("energy.json"), {"measured": measured, "paper_table": paper})
+    return {"total_mj": measured["total_mj"], "parts": measured["parts"], "by_data": measured["by_data"],
+            "audit": measured["audit"], "input": measured["input"], "table": measured["table"],
+            "files": {"energy": "energy.json"},
+            "commands": [
+                {"what": "energy per inference (measured spikes)",
+                 "command": ctx.command("energy", student, task=ctx.task, split=ctx.eval_split,
+                                        sentences=p.energy_sentences, max_len=max_len, table=p.energy_table)},
+                {"what": "operation audit (per block)",
+                 "command": ctx.command("audit", student, task=ctx.task, split=ctx.eval_split,
+                                        sentences=p.energy_sentences)},
+                {"what": "analytical energy table beside the paper's", "command": ctx.command("energy", paper_table=True)},
+            ]}
+
+
+def step_robustness(ctx: RunContext, state: RunState) -> dict:
+    """Accuracy of each student's SNN on drawn chips (per-synapse and chip-level deviation of O(t), tau,
+    beta; Otters Sec. 5); base vs HAT students on the same chips."""
+    from otters.train.robustness import robustness_plot
+
+    r = ctx.profile.robustness
+    distilled = state.result("distill")
+    students = [distilled["student"]] + [h["student"] for h in distilled["hat_students"]]
+    result = adapters.robustness_sweep(students, ctx.task, ctx.eval_split, r["levels"], r["kinds"], r["draws"],
+                                       r["rows"], ctx.seed, ctx.data_dir, ctx.log)
+    atomic_write_json(ctx.path("robustness.json"), result)
+    robustness_plot(result, ctx.path("robustness.png"))
+    levels = ",".join(f"{v:g}" for v in r["levels"])
+    return {"metric": result["metric"], "rows": result["rows"], "levels": result["levels"], "kinds": result["kinds"],
+            "draws": result["draws"],
+            "checkpoints": {k: {"hat": v["hat"], "qnn": v["qnn"], "nominal": v["nominal"], "exact": v["exact"],
+                                "results": v["results"]} for k, v in result["checkpoints"].items()},
+            "files": {"robustness": "robustness.json", "figure": "robustness.png"},
+            "commands": [{"what": "device-variation sweep",
+                          "command": ctx.command("robustness", *students, task=ctx.task, split=ctx.eval_split,
+                                                 levels=levels, kinds=",".join(r["kinds"]), draws=r["draws"],
+                                                 rows=r["rows"], seed=ctx.seed, data_dir=ctx.data_dir)}]}

@@ -1,0 +1,128 @@
+"""Steps 1-3 of ``otters run``: the device, the teacher, the distilled students.
+
+Each step is a function ``step(ctx, state) -> dict`` (JSON); the runner records the dict in
+run.json when the step returns. Long steps use resumable trainers (``otters.train.teacher``,
+``otters.train.distill``), so an interrupted step continues where its last checkpoint left it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from otters.pipeline.context import RunContext
+from otters.pipeline.profiles import PRESET
+from otters.pipeline.state import RunState
+
+
+def step_device(ctx: RunContext, state: RunState) -> dict:
+    """Fit the synapse's decay O(t) = I0 exp(-(t/tau)^beta) + I_offset to noisy samples, derive the T = 15
+    firing instants O(t_k) = (T - k)/T and check exact TTFS coding through the device (Otters Sec. 3,
+    Prop. 1); reuses ``otters.cli.run_device_demo`` (figures schedule.png and fit.png)."""
+    from otters.cli.run_device_demo import run_device_demo
+
+    out = ctx.path("device")
+    summary = run_device_demo(out, profile=ctx.profile.device_demo, seed=ctx.seed, log=ctx.log)
+    t15 = summary["schedules"]["15"]
+    return {
+        "dir": str(out), "fit": summary["fit"], "schedule_T15": t15, "coding": summary["coding"],
+        "output_variation": summary["output_variation"],
+        "figures": {"schedule": str(out / "schedule.png"), "fit": str(out / "fit.png")},
+        "commands": [
+            {"what": "firing schedule of the paper's device (T = 15)", "command": "otters device schedule --T 15"},
+            {"what": "device fit, schedule and coding demo",
+             "command": f"python -c \"from otters.cli.run_device_demo import run_device_demo; "
+                        f"run_device_demo('runs/device-demo', '{ctx.profile.device_demo}', {ctx.seed})\""},
+        ],
+    }
+
+
+def _quick_teacher_dir(ctx: RunContext) -> Path:
+    """Cache folder of the profile's own small teacher, named by its settings (never the full teacher's)."""
+    from otters.train.teacher import teacher_cache_dir
+
+    import hashlib
+    import json
+
+    full = teacher_cache_dir(ctx.task, ctx.model_dir)
+    settings = json.dumps({"seed": ctx.seed, **ctx.profile.teacher}, sort_keys=True)
+    return full.with_name(f"{full.name}-{ctx.profile.name}-{hashlib.sha256(settings.encode()).hexdigest()[:8]}")
+
+
+def _teacher_record(path: Path) -> dict:
+    from otters.io import read_json
+    from otters.train.teacher import TEACHER_FILE
+
+    info = read_json(path / TEACHER_FILE) if (path / TEACHER_FILE).is_file() else {}
+    best = info.get("best") or {}
+    return {"main_metric": info.get("main_metric"), "validation": best.get("validation"), "best_step": best.get("step"),
+            "train_rows": info.get("train_rows"), "wall_s": info.get("wall_s"), "settings": info.get("settings")}
+
+
+def step_teacher(ctx: RunContext, state: RunState) -> dict:
+    """The fine-tuned full-precision teacher (BERT recipe, Devlin et al. 2019; Otters Sec. 4 distils from it).
+
+    Order: ``--teacher DIR`` as given; else a finished full teacher in the cache (``otters teacher``) when
+    the profile allows reuse; else the profile's own teacher, trained (resumably) and cached.
+    """
+    from otters.train.teacher import ensure_teacher, is_teacher_dir, teacher_cache_dir
+
+    p = ctx.profile
+    if ctx.teacher is not None:
+        path, source = Path(ctx.teacher), "given (--teacher)"
+        command = None
+    else:
+        full = teacher_cache_dir(ctx.task, ctx.model_dir)
+        model = str(ctx.model_dir) if ctx.model_dir else None
+        full_cmd = ctx.command("teacher", task=ctx.task, model=model, data_dir=ctx.data_dir)
+        if p.teacher and p.reuse_cached_teacher and is_teacher_dir(full):
+            path, source, command = full, "cached full teacher", full_cmd
+            ctx.log(f"using the finished full teacher in the cache: {full}")
+        elif not p.teacher:
+            path = ensure_teacher(ctx.task, ctx.model_dir, ctx.data_dir, log=ctx.log, threads=p.threads, seed=ctx.seed)
+            source, command = "full teacher (otters teacher)", full_cmd
+        else:
+            out = _quick_teacher_dir(ctx)
+            t = p.teacher
+            path = ensure_teacher(ctx.task, ctx.model_dir, ctx.data_dir, out, log=ctx.log, threads=p.threads,
+                                  seed=ctx.seed, **t)
+            source = f"{p.name} teacher ({t.get('max_train_rows') or 'all'} training rows, {t.get('epochs')} epoch(s))"
+            command = ctx.command("teacher", task=ctx.task, model=model, data_dir=ctx.data_dir, epochs=t.get("epochs"),
+                                  max_len=t.get("max_len"), batch_size=t.get("batch_size"),
+                                  lr=t.get("lr"), train_rows=t.get("max_train_rows"), eval_every=t.get("eval_every"),
+                                  seed=ctx.seed,
+                                  out=out)
+    record = {"dir": str(path), "source": source, **_teacher_record(Path(path))}
+    record["commands"] = [{"what": "teacher fine-tuning", "command": command}] if command else []
+    return record
+
+
+def _distill_one(ctx: RunContext, teacher: str, hat: float, out: Path) -> dict:
+    from otters.io import read_json
+    from otters.train.distill import RUN_FILE, distill
+
+    d = ctx.profile.distill
+    student = distill(ctx.task, PRESET, teacher, hat=hat, stages=d["stages"], out_dir=out, epochs=d["epochs"],
+                      max_steps=d["max_steps"], seed=ctx.seed, resume=True, batch_size=d["batch_size"], lr=d["lr"],
+                      eval_every=d["eval_every"], max_len=d["max_len"], train_rows=d["train_rows"],
+                      eval_rows=d["eval_rows"], data_dir=ctx.data_dir, threads=ctx.profile.threads, log=ctx.log)
+    summary = read_json(out / RUN_FILE)
+    command = ctx.command("distill", task=ctx.task, preset=PRESET, teacher=teacher, hat=hat or None,
+                          stages=d["stages"], epochs=d["epochs"], max_steps=d["max_steps"], batch_size=d["batch_size"],
+                          lr=d["lr"], eval_every=d["eval_every"], max_len=d["max_len"], train_rows=d["train_rows"],
+                          eval_rows=d["eval_rows"], seed=ctx.seed, data_dir=ctx.data_dir,
+                          out=f"runs/repro-distill{'-hat' + format(hat, 'g') if hat else ''}")
+    return {"student": str(student), "hat": hat, "max_len": summary["settings"].get("max_len"),
+            "stages": summary["stages"], "command": command}
+
+
+def step_distill(ctx: RunContext, state: RunState) -> dict:
+    """Distil the Otters-1bitKV student (1-bit weights and K/V, 4-bit activations; Sorbet's loss: soft CE on
+    logits + MSE on hidden states) from the teacher, plus one HAT student per profile ``hat`` level
+    (Gaussian noise of std hat*|V| on every spiking stage's potential in training; Otters Sec. 5)."""
+    teacher = state.result("teacher")["dir"]
+    base = _distill_one(ctx, teacher, 0.0, ctx.path("distill"))
+    hats = [_distill_one(ctx, teacher, float(h), ctx.path(f"distill-hat{h:g}")) for h in ctx.profile.hat]
+    commands = [{"what": "distillation (base student)", "command": base["command"]}]
+    commands += [{"what": f"distillation (HAT {h['hat']:g})", "command": h["command"]} for h in hats]
+    return {"student": base["student"], "max_len": base["max_len"], "stages": base["stages"], "hat_students": hats,
+            "preset": PRESET, "commands": commands}

@@ -1,0 +1,198 @@
+"""Operation audit of a spiking BERT on real inputs: what every block computes, counted.
+
+Source: Otters (ICLR 2026, arXiv 2509.18968), Prop. 1 and Sec. 3-4; Sorbet (ICML 2025) for
+PTsoftmax and BSPN. The counts come from the measured activity (:class:`BertActivity`) of the
+converted network on the given sentences, under one hardware realisation (:class:`AuditSettings`).
+
+Spiking path (per stage and per firing population; docs/audit.md gives every rule):
+
+- a firing population compares its input with its stepped thresholds at steps 0..k until it fires
+  at step k (all T when silent) and emits at most one spike. Thresholds are precomputed in the
+  units of the input (``otters.snn.thresholds``), with the bias, the alpha/2 shift, the signed
+  offset correction and the ADC resolution R folded in: no multiplication, no division;
+- a static-weight stage: each input spike drives its devices (weight x decay, fused in the device);
+  ``adc_per`` = "synapse": one conversion per synaptic event, added or subtracted by the weight
+  sign; "spike": one decay reading per input spike, added / subtracted per synapse; "column"
+  (default, as ``otters.energy.Hardware``): the currents of ``column_rows`` synapses sum on the
+  output line and one conversion per output, row tile and active step reads their signed count;
+  the digital side keeps a running count C (one add per reading) and adds C into the accumulator
+  at every step (T adds per output): sum_k C_k = sum_i (T - k_i) w_ij, the code-weighted sum,
+  without multiplying by the code;
+- Q.K^T and P.V: one device read + conversion per Q or P spike; per synapse (stored key or value)
+  a selective add / subtract (1-bit K/V) or a multiply-add by the stored level (4-bit K/V); the
+  signed offset of Q is corrected once per score with the stored key's row sum (a shift of it).
+
+Digital path: embeddings (binary tables, embedding LayerNorm), score read-out and (PT)softmax,
+read-out + residual add + BSPN (or LayerNorm), pooler read-out, ReLU and the float classifier.
+Reading an accumulator out into the digital domain costs one float multiply (acc x scale), and
+BSPN's PowerNorm divides by sqrt(psi + eps), a per-channel constant that is not a power of two:
+those multiplications are listed under their digital blocks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from otters.errors import OttersError
+from otters.snn.bert_activity import BertActivity
+
+COUNT_KEYS = ("adds", "subs", "mults", "shifts", "compares", "device_reads", "adc", "spikes")
+OP_KINDS = ("adds", "subs", "mults", "shifts", "compares")
+ADC_PLACEMENTS = ("column", "synapse", "spike")
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """Hardware realisation counted (docs/audit.md). ``column_adc_bits`` None: exact signed count of
+    ``column_rows`` +-1 synapses, ceil(log2(2 rows + 1)) bits."""
+
+    adc_per: str = "column"
+    adc_bits: int = 8
+    column_rows: int = 256
+    column_adc_bits: int | None = None
+
+    def __post_init__(self):
+        if self.adc_per not in ADC_PLACEMENTS:
+            raise OttersError(f"adc_per must be one of {', '.join(ADC_PLACEMENTS)}, got {self.adc_per!r}")
+        if self.adc_bits < 1 or self.column_rows < 1:
+            raise OttersError("adc_bits and column_rows must be >= 1")
+
+    @property
+    def column_bits(self) -> int:
+        return self.column_adc_bits or math.ceil(math.log2(2 * self.column_rows + 1))
+
+
+@dataclass
+class AuditRow:
+    """Counts of one block. ``ops``: kind -> {dtype: count}; ``adc``: bits -> conversions."""
+
+    block: str
+    path: str
+    part: str
+    layer: int | None = None
+    window: int | None = None
+    ops: dict = field(default_factory=dict)
+    device_reads: float = 0.0
+    adc: dict = field(default_factory=dict)
+    spikes: float = 0.0
+    info: dict = field(default_factory=dict)
+
+    def op(self, kind: str, dtype: str, count: float) -> "AuditRow":
+        if count:
+            table = self.ops.setdefault(kind, {})
+            table[dtype] = table.get(dtype, 0.0) + float(count)
+        return self
+
+    def convert(self, bits: int, count: float) -> "AuditRow":
+        if count:
+            self.adc[int(bits)] = self.adc.get(int(bits), 0.0) + float(count)
+        return self
+
+    def counts(self) -> dict:
+        """The eight totals (adds, subs, mults, shifts, compares, device_reads, adc, spikes)."""
+        out = {k: float(sum(self.ops.get(k, {}).values())) for k in OP_KINDS}
+        out.update(device_reads=float(self.device_reads), adc=float(sum(self.adc.values())), spikes=float(self.spikes))
+        return out
+
+    def to_dict(self) -> dict:
+        return {"block": self.block, "path": self.path, "part": self.part, "layer": self.layer, "window": self.window,
+                **self.counts(), "dtypes": {k: dict(v) for k, v in self.ops.items()},
+                "adc_bits": {str(b): c for b, c in self.adc.items()}, **self.info}
+
+
+@dataclass
+class Audit:
+    """All rows of one audit; totals per path (spiking, digital)."""
+
+    rows: list[AuditRow]
+    settings: AuditSettings
+    sentences: int
+    tokens: int
+    model: dict = field(default_factory=dict)
+
+    def totals(self, path: str) -> dict:
+        out = {k: 0.0 for k in COUNT_KEYS}
+        for row in self.rows:
+            if row.path == path:
+                for k, v in row.counts().items():
+                    out[k] += v
+        return out
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "settings": self.settings.__dict__, "sentences": self.sentences,
+                "tokens": self.tokens, "spiking": self.totals("spiking"), "digital": self.totals("digital"),
+                "blocks": [r.to_dict() for r in self.rows]}
+
+
+def int_type(max_abs: float) -> str:
+    """Integer type holding +-max_abs: ceil(log2(max_abs + 1)) + 1 bits, rounded up to whole bytes."""
+    bits = math.ceil(math.log2(max(max_abs, 1) + 1)) + 1
+    return f"int{8 * math.ceil(bits / 8)}"
+
+
+_POP_PART = {"input_quant": "norms", "q_quant": "QKV", "k_quant": "QKV", "v_quant": "QKV", "p_quant": "attention",
+             "out_quant": "attention", "ffn_in_quant": "norms", "ffn2_in_quant": "FC", "pooler_quant": "FC"}
+_STAGE_PART = {"query": "QKV", "key": "QKV", "value": "QKV", "qk": "attention", "pv": "attention", "out": "FC",
+               "ffn1": "FC", "ffn2": "FC", "pooler": "FC"}
+
+
+def _suffix(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def audit_activity(snn, activity: BertActivity, settings: AuditSettings | None = None) -> Audit:
+    """Operation counts of ``snn`` (a SpikingBert) for the measured ``activity`` (sums over its sentences)."""
+    settings = settings or AuditSettings()
+    if activity.column_rows != settings.column_rows:
+        raise OttersError(f"the activity was measured with column tiles of {activity.column_rows} rows but the "
+                          f"audit asks for {settings.column_rows}; measure with BertActivity(column_rows=...)")
+    from otters.snn.audit_rules import digital_rows, population_row, stage_row
+
+    firings = _firings(snn)
+    max_keys = max(activity.lengths, default=1)
+    rows: list[AuditRow] = [digital_rows(snn, activity, "embeddings")]
+    for layer in range(len(snn.layers)):
+        for p in activity.populations.values():
+            if p.layer == layer:
+                rows.append(population_row(p, firings[p.name], settings, _POP_PART[_suffix(p.name)], snn))
+        for s in activity.stages.values():
+            if s.layer == layer:
+                rows.append(stage_row(s, settings, _STAGE_PART[_suffix(s.name)], snn, max_keys))
+        rows += digital_rows(snn, activity, "layer", layer)
+    for p in activity.populations.values():
+        if p.layer is None:
+            rows.append(population_row(p, firings[p.name], settings, _POP_PART[_suffix(p.name)], snn))
+    for s in activity.stages.values():
+        if s.layer is None:
+            rows.append(stage_row(s, settings, _STAGE_PART[_suffix(s.name)], snn, max_keys))
+    rows.append(digital_rows(snn, activity, "head"))
+    model = {"preset": snn.config.preset, "geometry": snn.config.geometry, "layers": len(snn.layers),
+             "kv_bits": snn.config.kv_bits, "softmax": snn.config.softmax, "norm": snn.config.norm,
+             "windows": snn.windows}
+    return Audit(rows, settings, activity.sentences, activity.tokens, model)
+
+
+def _firings(snn) -> dict:
+    out = {snn.pooler_in.name: snn.pooler_in}
+    for ly in snn.layers:
+        for f in (ly.input, ly.query.out, ly.key.out, ly.value.out, ly.p, ly.pv_out, ly.ffn_in, ly.ffn1.out):
+            out[f.name] = f
+    return out
+
+
+def audit_model(model, input_ids, attention_mask=None, token_type_ids=None, settings: AuditSettings | None = None,
+                batch_size: int = 32, snn=None) -> Audit:
+    """Convert ``model`` (a calibrated QBert student; or pass ``snn``), run it on the inputs in batches
+    and audit. Returns an :class:`Audit` (``.to_dict()`` for JSON)."""
+    settings = settings or AuditSettings()
+    if snn is None:
+        from otters.snn.bert import convert
+
+        snn = convert(model, adc_bits=settings.adc_bits)
+    from otters.snn.bert import iter_batches
+
+    activity = BertActivity(settings.column_rows)
+    for ids, mask, types in iter_batches(input_ids, attention_mask, token_type_ids, batch_size):
+        snn(ids, mask, types, activity=activity)
+    return audit_activity(snn, activity, settings)

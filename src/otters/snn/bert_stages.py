@@ -1,0 +1,132 @@
+"""The pieces of a spiking BERT: firing populations with stepped thresholds, static-weight stages,
+and the attention products whose synapses are the stored (binary or 4-bit) K and V.
+
+Source: Otters (ICLR 2026, arXiv 2509.18968), Proposition 1 and Sec. 3: a spike at step k drives
+the device, whose ADC reading a_k (= code * R on the nominal device) is added to the integer
+accumulator once per synapse, with the sign (or, for 4-bit K/V, the level) of the synapse; the
+accumulator becomes the potential through the shared ``otters.quant.potential_from_accumulator``.
+With binary K and V (Otters' 1-bit KV) Q.K^T and P.V are selective additions and subtractions of
+the Q or P spike's device reading: no multiplication (``accumulate_spikes`` with +-1 weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from otters.quant import potential_from_accumulator
+from otters.snn.populations import FiringPopulation, population_from_quantizer
+from otters.snn.stages import accumulate_spikes
+from otters.snn.tables import DeviceTables
+from otters.snn.thresholds import StepThresholds, accumulator_thresholds, value_thresholds
+
+FIRE_MODES = ("event", "threshold")
+
+
+@dataclass(eq=False)
+class Firing:
+    """A TTFS population and how it fires.
+
+    ``domain`` "value": its initial potential is a float from a digital block (the stage input h,
+    the attention probabilities); "accumulator": it integrates a spiking stage and ``potential``
+    maps that stage's accumulator to V. Fire modes (same spikes, checked by tests):
+    "event" = closed form floor(V/alpha + 1/2) (``FiringPopulation.fire``, fast);
+    "threshold" = comparisons of the input itself with the stepped thresholds (what the hardware does).
+    """
+
+    pop: FiringPopulation
+    thresholds: StepThresholds
+    potential: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.pop.name
+
+    @property
+    def T(self) -> int:
+        return self.pop.T
+
+    def steps(self, x: torch.Tensor, mode: str = "event") -> torch.Tensor:
+        """Spike step of each neuron (T = silent) for input x (a value, or an accumulator)."""
+        if mode == "threshold":
+            return self.thresholds.steps(x)
+        return self.pop.fire(x if self.potential is None else self.potential(x))
+
+
+def value_firing(quantizer, name: str) -> Firing:
+    """Population fed by a digital block: thresholds in the units of the value itself."""
+    pop = population_from_quantizer(quantizer, name)
+    return Firing(pop, value_thresholds(pop))
+
+
+def accumulator_firing(quantizer, name: str, potential: Callable, channels: int | None) -> Firing:
+    """Population fed by a spiking stage: integer thresholds on that stage's accumulator."""
+    pop = population_from_quantizer(quantizer, name)
+    return Firing(pop, accumulator_thresholds(pop, potential, channels), potential)
+
+
+@dataclass(eq=False)
+class LinearStage:
+    """A spiking stage with static binary weights (QKV, O, FFN1, FFN2, pooler).
+
+    ``weight``: codes +-1 as float32 (out, in); ``scale``: float32 0-dim (W_b = codes * scale);
+    ``bias``: float32 (out,) or None, the initial potential; ``pop_in``: the population whose spikes
+    it integrates; ``out``: the population that fires on its accumulator, or None (digital readout).
+    ``index`` numbers the static stages (it seeds the per-synapse variation of a drawn chip).
+    """
+
+    name: str
+    index: int
+    window: int
+    weight: torch.Tensor
+    scale: torch.Tensor
+    bias: torch.Tensor | None
+    pop_in: FiringPopulation
+    out: Firing | None = None
+    layer: int | None = None
+    row_sum: torch.Tensor = field(init=False)
+    plus_per_input: torch.Tensor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.weight = self.weight.to(torch.float32).contiguous()
+        self.row_sum = self.weight.sum(dim=-1)  # exact: at most 2^24 terms of +-1
+        self.plus_per_input = (self.weight > 0).sum(dim=0).to(torch.int64)  # +1 synapses of each input neuron
+
+    @property
+    def fan_in(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def fan_out(self) -> int:
+        return int(self.weight.shape[0])
+
+    def potential(self, acc: torch.Tensor) -> torch.Tensor:
+        """V = potential_from_accumulator(acc, scale, alpha_in, bias): the QNN's own float32 map."""
+        return potential_from_accumulator(acc, self.scale, self.pop_in.alpha, self.bias)
+
+    def accumulate(self, steps: torch.Tensor, tables: DeviceTables) -> torch.Tensor:
+        """Integer accumulator (levels_in @ codes^T on the nominal chip) from the input spike steps."""
+        pop = self.pop_in
+        readings = tables.lut(pop.T)[steps]  # each spike's ADC reading (silent -> 0)
+        factors = tables.variation.synapse_factors(self.index, tuple(self.weight.shape))
+        return accumulate_spikes(readings, self.weight, self.row_sum, pop.code_scale, pop.code_offset,
+                                 tables.resolution(pop.T), factors, max_reading=tables.max_reading(pop.T),
+                                 max_row_abs=float(self.fan_in))
+
+
+def attention_product(steps: torch.Tensor, pop: FiringPopulation, weight_levels: torch.Tensor, max_level: int,
+                      tables: DeviceTables) -> torch.Tensor:
+    """Accumulator of Q.K^T or P.V from the input spikes and the stored K / V levels.
+
+    ``steps`` (..., rows, in) spike steps of Q (in = head dim) or P (in = keys); ``weight_levels``
+    (..., out, in) the stored K levels, or V levels transposed; one device read per input spike,
+    then a selective add / subtract (binary K/V) or a multiply-add (4-bit) per synapse.
+    Equals levels_in @ weight_levels^T exactly on the nominal chip.
+    """
+    readings = tables.lut(pop.T)[steps]
+    weight = weight_levels.to(torch.float32)
+    row_sum = weight.sum(dim=-1)  # integers, exact
+    return accumulate_spikes(readings, weight, row_sum, pop.code_scale, pop.code_offset, tables.resolution(pop.T),
+                             max_reading=tables.max_reading(pop.T), max_row_abs=float(max_level * weight.shape[-1]))

@@ -1,0 +1,191 @@
+"""Simulators of an M-TTFS spiking network: event-driven (closed form) and tick by tick (reference).
+
+Source: Matterhorn (arXiv 2601.22876) M-TTFS on the TTFS timing of Otters (ICLR 2026, Prop. 1);
+the two-population integer design is ours (docs/matterhorn.md). Per window:
+
+- fire: each neuron of the firing population sends at most one spike, in the positive or the
+  negative sub-population, at step k = T - c (c = |q - m| / code_scale); silent when q = m;
+- integrate: a spike at step k reads a_k ADC codes through the device (a_k = c R on the nominal
+  device); the receiving stage sums M_j = sum_i p_i a_(k_i) w_ij (p_i = +1 / -1 the polarity), then
+
+      acc_j = (code_scale * M_j + R * sum_i m_i w_ij) / R
+
+  which on the nominal device equals sum_i q_i w_ij exactly: the silent levels m_i are folded back
+  as a digital integer correction (m sum_i w_ij per layer, or W m per channel), exactly like the
+  signed offset of plain TTFS. Then the potential is the QNN's float (potential_from_accumulator).
+
+``event`` computes each window in closed form; ``tick`` walks every tick of the physical clock and
+fires with the two stepped thresholds (otters.coding.mttfs.mttfs_thresholds), counting spikes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from otters.snn.results import LayerRecord, SimulationResult, readout_record
+from otters.snn.tables import DeviceTables
+from otters.snn.traces import trace_from_steps
+
+FLOAT32_EXACT = 2**24
+
+
+@dataclass
+class MaskedLayerRecord(LayerRecord):
+    """A layer record of an M-TTFS population: ``polarity`` (+1 positive, -1 negative, 0 silent) per neuron."""
+
+    polarity: torch.Tensor | None = None
+
+
+def masked_record(name, pop, steps, polarity, fan_out, levels, spike_counts=None) -> MaskedLayerRecord:
+    """A 'levels' record of an M-TTFS population (its trace counts spikes of both sub-populations)."""
+    return MaskedLayerRecord(
+        name=name, kind="levels", values=levels, steps=steps, spike_counts=spike_counts,
+        trace=trace_from_steps(name, steps, pop.T, fan_out), population=pop.name, T=pop.T, polarity=polarity,
+    )
+
+
+def silent_correction(weight_codes: torch.Tensor, silent: torch.Tensor) -> torch.Tensor:
+    """sum_i m_i w_ij (int64, shape (..., out)): the digital correction that adds the silent levels back.
+
+    ``weight_codes`` (..., out, in) integers; ``silent`` 0-dim (per layer: m * row sums) or (in,).
+    """
+    w = weight_codes.to(torch.int64)
+    if silent.dim() == 0:
+        return w.sum(dim=-1) * int(silent)
+    return (w * silent.to(torch.int64)).sum(dim=-1)
+
+
+def masked_accumulate(
+    readings: torch.Tensor,
+    weight: torch.Tensor,
+    correction: torch.Tensor,
+    code_scale: int,
+    R: int,
+    factors: torch.Tensor | None = None,
+    max_reading: float | None = None,
+    max_row_abs: float | None = None,
+    max_silent: int | None = None,
+) -> torch.Tensor:
+    """acc = (code_scale * readings @ (w * factors)^T + R * correction) / R.
+
+    ``readings`` (..., in): polarity * a_k of each input neuron (0 when silent); ``weight`` (..., out, in)
+    integer codes; ``correction`` (..., out) int64 from :func:`silent_correction`. float32 when
+    (code_scale * max|a| + R * max|m|) * max_j sum_i |w_ij| < 2^24 guarantees every partial sum is
+    exact, else float64; always float64 with per-synapse ``factors`` (device variation).
+    """
+    if max_reading is None:
+        max_reading = float(readings.abs().max()) if readings.numel() else 0.0
+    if max_row_abs is None:
+        max_row_abs = float(weight.abs().sum(dim=-1).max()) if weight.numel() else 0.0
+    if max_silent is None:
+        max_silent = int(correction.abs().max()) if correction.numel() else 0
+        bound = abs(code_scale) * max_reading * max_row_abs + R * max_silent
+    else:
+        bound = (abs(code_scale) * max_reading + R * abs(max_silent)) * max_row_abs
+    dtype = torch.float32 if factors is None and bound < FLOAT32_EXACT else torch.float64
+    w = weight.to(dtype)
+    if factors is not None:
+        w = w * factors.to(dtype)
+    m = readings.to(dtype) @ w.transpose(-1, -2)
+    if code_scale != 1:
+        m = m * code_scale
+    corr = correction.unsqueeze(-2) if weight.dim() > 2 else correction  # batched weights: one per sample/head
+    m = m + R * corr.to(dtype)
+    return m / R if R != 1 else m
+
+
+def _correction(stage, pop) -> torch.Tensor:
+    key = "_mttfs_correction"
+    cached = stage.__dict__.get(key)
+    if cached is None or cached[0] is not pop.silent:
+        cached = (pop.silent, silent_correction(stage.weight_codes, pop.silent))
+        object.__setattr__(stage, key, cached)
+    return cached[1]
+
+
+def _integrate(stage, pop, steps, polarity, tables: DeviceTables) -> torch.Tensor:
+    """The stage's accumulator from one window of M-TTFS spikes (event form)."""
+    readings = tables.lut(pop.T)[steps] * polarity.to(torch.float32)  # silent: a_T = 0 and polarity 0
+    factors = tables.variation.synapse_factors(stage.index, tuple(stage.weight_codes.shape))
+    return masked_accumulate(
+        readings, stage.weight_float(), _correction(stage, pop), pop.code_scale, tables.resolution(pop.T), factors,
+        max_reading=tables.max_reading(pop.T), max_row_abs=stage.max_row_abs(), max_silent=int(pop.silent.abs().max()),
+    )
+
+
+@torch.no_grad()
+def simulate_event_masked(net, x: torch.Tensor, tables: DeviceTables) -> SimulationResult:
+    """Run an M-TTFS ``net`` on x (..., in_features), event-driven (closed-form windows)."""
+    result = SimulationResult("event")
+    pop, name = net.encoder, net.input_name
+    steps, polarity = pop.fire(x)
+    for stage in net.stages:
+        levels_in = pop.decode(steps, polarity)
+        result.records.append(masked_record(name, pop, steps, polarity, stage.fan_out, levels_in))
+        acc = _integrate(stage, pop, steps, polarity, tables)
+        potential = stage.potential(acc, pop, levels_in)
+        if stage.out is None:
+            result.records.append(readout_record(stage.name, potential))
+            return result
+        pop, name = stage.out, stage.name
+        steps, polarity = pop.fire(potential)
+    result.records.append(masked_record(name, pop, steps, polarity, 0, pop.decode(steps, polarity)))
+    return result
+
+
+def _window(pop, potential, stage, tables: DeviceTables):
+    """One fire window on the clock: (steps, polarity, spike counts, the next stage's M or None)."""
+    T = pop.T
+    ticks, _dt = tables.ticks(T)
+    step_at_tick = {int(tick): k for k, tick in enumerate(ticks[:T].tolist())}
+    y = pop.normalised(potential)
+    theta_pos, theta_neg = pop.thresholds()
+    fired = torch.zeros(y.shape, dtype=torch.bool)
+    counts = torch.zeros(y.shape, dtype=torch.int32)
+    steps = torch.full(y.shape, T, dtype=torch.int64)
+    polarity = torch.zeros(y.shape, dtype=torch.int64)
+    m = weight_t = None
+    if stage is not None:
+        weight = stage.weight_float().to(torch.float64)
+        factors = tables.variation.synapse_factors(stage.index, tuple(weight.shape))
+        weight_t = (weight if factors is None else weight * factors).transpose(0, 1)
+        m = torch.zeros(y.shape[:-1] + (stage.fan_out,), dtype=torch.float64)
+    for tick in range(int(ticks[T]) + 1):
+        k = step_at_tick.get(tick)
+        if k is None:  # no fire instant: thresholds hold, nothing arrives
+            continue
+        up = (y >= theta_pos[..., k]) & ~fired
+        down = (y < theta_neg[..., k]) & ~fired
+        if not bool(up.any() or down.any()):
+            continue
+        counts += up.to(torch.int32) + down.to(torch.int32)  # counted, so a double spike would show
+        fired |= up | down
+        steps[up | down] = k
+        polarity[up], polarity[down] = 1, -1
+        if stage is not None:
+            m += ((up.to(torch.float64) - down.to(torch.float64)) * tables.reading(T, k)) @ weight_t
+    return steps, polarity, counts, m
+
+
+@torch.no_grad()
+def simulate_tick_masked(net, x: torch.Tensor, tables: DeviceTables) -> SimulationResult:
+    """Run an M-TTFS ``net`` tick by tick (reference): stepped thresholds, refractory neurons, counted spikes."""
+    result = SimulationResult("tick")
+    pop, potential, name = net.encoder, x, net.input_name
+    for stage in list(net.stages) + [None]:
+        steps, polarity, counts, m = _window(pop, potential, stage, tables)
+        levels_in = pop.decode(steps, polarity)
+        fan_out = 0 if stage is None else stage.fan_out
+        result.records.append(masked_record(name, pop, steps, polarity, fan_out, levels_in, spike_counts=counts))
+        if stage is None:
+            break
+        R = tables.resolution(pop.T)
+        acc = (pop.code_scale * m + R * _correction(stage, pop).to(torch.float64)) / R
+        potential = stage.potential(acc, pop, levels_in)
+        if stage.out is None:
+            result.records.append(readout_record(stage.name, potential))
+            break
+        pop, name = stage.out, stage.name
+    return result
