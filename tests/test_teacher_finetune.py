@@ -124,7 +124,9 @@ def test_evaluate_dispatch_errors(tiny_model, tiny_glue, tmp_path):
     student = tmp_path / "student"
     student.mkdir()
     (student / "otters.json").write_text('{"task": "sst2"}')
-    with pytest.raises(OttersError, match="student checkpoints: not yet supported"):
+    with pytest.raises(OttersError, match="runs in --mode qnn or --mode snn"):
+        evaluate_checkpoint(student, None, "validation", "fp", tiny_glue)
+    with pytest.raises(OttersError, match="holds no tokenizer"):
         evaluate_checkpoint(student, None, "validation", "snn", tiny_glue)
     with pytest.raises(OttersError, match="fp mode only"):
         evaluate_checkpoint(tiny_model, "sst2", "validation", "qnn", tiny_glue)
