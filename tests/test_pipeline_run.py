@@ -29,7 +29,10 @@ def test_every_step_is_recorded_and_the_snn_equals_the_qnn(run):
     assert ev["logits_equal"] and ev["max_abs_logit_diff"] == 0.0 and ev["mismatched_rows"] == 0
     assert ev["qnn"]["metrics"] == ev["snn"]["metrics"]
     names = [r["model"] for r in summary["accuracy"]["rows"]]
-    assert names[0].startswith("teacher") and "QNN" in names[1] and "SNN" in names[2]
+    assert names[0].startswith("majority") and names[1].startswith("teacher") and "QNN" in names[2] and "SNN" in names[3]
+    labels = [int(line.rsplit("\t", 1)[1]) for line in (run["inputs"]["glue"] / "SST-2" / "train.tsv").read_text().splitlines()[1:]]
+    assert summary["accuracy"]["rows"][0]["n"] == ev["snn"]["n"] and 0 < ev["majority"]["metrics"]["accuracy"] <= 1
+    assert ev["majority"]["class"] == str(int(sum(labels) * 2 > len(labels)))
     assert summary["energy"]["total_mj"] > 0
     assert set(summary["robustness"]["checkpoints"]) and summary["robustness"]["kinds"] == ["output"]
     # every section that reports numbers says how to reproduce them

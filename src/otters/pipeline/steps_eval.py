@@ -100,7 +100,25 @@ def score_qnn_and_snn(student, task: str, split: str, data_dir=None, rows: int |
     return {"n": len(enc), "max_len": max_len,
             "qnn": compute_metrics(spec, qnn_out, enc.labels), "snn": compute_metrics(spec, snn_out, enc.labels),
             "logits_equal": bool(np.array_equal(qnn_out, snn_out)), "max_abs_logit_diff": float(diff.max()),
-            "mismatched_rows": int((qnn_out != snn_out).any(axis=1).sum())}
+            "mismatched_rows": int((qnn_out != snn_out).any(axis=1).sum()),
+            "predicted_classes": None if spec.regression else int(np.unique(snn_out.argmax(axis=1)).size)}
+
+
+def majority_baseline(task: str, split: str, data_dir=None, rows: int | None = None, seed: int = 0) -> dict | None:
+    """Metrics of always predicting the training split's most frequent class (None for regression):
+    the floor a trained model must clear (a collapsed student scores exactly this)."""
+    from otters.data.metrics import compute_metrics
+    from otters.data.splits import load_split
+    from otters.data.tasks import get_task
+
+    spec = get_task(task)
+    if spec.regression:
+        return None
+    train = load_split(spec, "train", data_dir)
+    majority = int(np.bincount(np.asarray(train.labels, dtype=np.int64), minlength=spec.num_labels).argmax())
+    held = _subset(load_split(spec, split, data_dir), rows, seed)
+    preds = np.full(len(held), majority, dtype=np.int64)
+    return {"n": len(held), "class": spec.label_names[majority], "metrics": compute_metrics(spec, preds, held.labels)}
 
 
 def step_evaluate(ctx: RunContext, state: RunState) -> dict:
@@ -121,9 +139,11 @@ def step_evaluate(ctx: RunContext, state: RunState) -> dict:
     for h in state.result("distill")["hat_students"]:
         hats[f"{h['hat']:g}"] = score_qnn_and_snn(h["student"], ctx.task, ctx.eval_split, ctx.data_dir, rows, ctx.seed)
     result = {"split": ctx.eval_split, "main_metric": main_metric(ctx.task), "rows": rows, "teacher": teacher_scores,
+              "majority": majority_baseline(ctx.task, ctx.eval_split, ctx.data_dir, rows, ctx.seed),
               "qnn": {"n": both["n"], "metrics": both["qnn"]}, "snn": {"n": both["n"], "metrics": both["snn"]},
               "logits_equal": both["logits_equal"], "max_abs_logit_diff": both["max_abs_logit_diff"],
               "mismatched_rows": both["mismatched_rows"], "student_max_len": both["max_len"],
+              "predicted_classes": both["predicted_classes"],
               "hat": {k: {"qnn": v["qnn"], "snn": v["snn"], "n": v["n"], "logits_equal": v["logits_equal"]}
                       for k, v in hats.items()}}
     note = "" if rows is None else f" (this run scored a seeded subset of {rows} rows; the command scores the whole split)"

@@ -19,6 +19,9 @@ def _accuracy(task: str, ev: dict) -> dict:
     rows = [{"model": "teacher (full precision)", **ev["teacher"]},
             {"model": "student QNN (Otters-1bitKV)", **ev["qnn"]},
             {"model": "student SNN (converted, nominal device)", **ev["snn"]}]
+    if ev.get("majority"):
+        m = ev["majority"]
+        rows.insert(0, {"model": f"majority class ({m['class']}) baseline", "n": m["n"], "metrics": m["metrics"]})
     for hat, h in (ev.get("hat") or {}).items():
         rows += [{"model": f"HAT {hat} student QNN", "n": h["n"], "metrics": h["qnn"]},
                  {"model": f"HAT {hat} student SNN", "n": h["n"], "metrics": h["snn"]}]
@@ -69,6 +72,10 @@ def build_summary(run_dir, settings: dict, steps: dict) -> dict:
             f"(single stage) and the teacher, unless a finished full teacher was cached, saw "
             f"{t.get('max_train_rows')} rows for {t.get('epochs')} epoch(s); its accuracy is far below the paper's by "
             "design. Use --profile full (staged distillation, full epochs; hours, meant for a GPU) for accuracy.")
+    ev = res.get("evaluate")
+    if ev and ev.get("predicted_classes") == 1:
+        out["notes"].append("the student predicts the same class for every evaluated sentence (it collapsed to a "
+                            "constant): its accuracy is the majority-class baseline, not learned.")
     teacher = res.get("teacher")
     if teacher:
         out["teacher"] = {k: teacher.get(k) for k in ("dir", "source", "main_metric", "validation", "train_rows")}
