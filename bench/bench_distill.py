@@ -22,21 +22,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import torch
-
-
-def _median_times(fns: dict, reps: int) -> dict:
-    for fn in fns.values():
-        fn()  # warm-up: LSQ initialisation, allocator, first-call overheads
-    times = {name: [] for name in fns}
-    for _ in range(reps):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+from measure import interleaved_medians
 
 
 def main() -> None:
@@ -104,7 +92,7 @@ def main() -> None:
         torch.nn.functional.cross_entropy(out.logits, batch["labels"]).backward()
         s_opt.step()
 
-    times = _median_times({"baseline": baseline, "distill": distill_step, "student": student_step}, args.reps)
+    times = interleaved_medians({"baseline": baseline, "distill": distill_step, "student": student_step}, args.reps)
     tokens = statistics.mean(int(b["attention_mask"].sum()) for b in batches) / args.batch
     print(f"MiniLM-L6 geometry, preset {args.preset}, batch {args.batch}, max_len {args.max_len} "
           f"(mean {tokens:.1f} real tokens/row), {args.threads} threads, median of {args.reps}")
@@ -118,7 +106,7 @@ def main() -> None:
 
 
 def _pair(label: str, before, after, reps: int) -> None:
-    times = _median_times({"before": before, "after": after}, reps)
+    times = interleaved_medians({"before": before, "after": after}, reps)
     print(f"  {label:44s} before {times['before'] * 1000:8.1f} ms  after {times['after'] * 1000:8.1f} ms  "
           f"speed-up {times['before'] / times['after']:5.2f}x")
 

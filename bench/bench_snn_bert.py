@@ -20,12 +20,12 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
 import subprocess
 import sys
 import time
 
 import torch
+from measure import interleaved_medians, reset_peak_rss, status_mib
 
 
 def _setup(preset: str, sentences: int, max_len: int):
@@ -60,14 +60,6 @@ def _freeze(model):
     return model
 
 
-def _status_mib(field: str) -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024  # kB -> MiB
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
 def _child(mode: str, args) -> None:
     """Memory of one mode in this fresh process: {"before_mib", "peak_mib"} on stdout."""
     import gc
@@ -83,25 +75,12 @@ def _child(mode: str, args) -> None:
     else:
         net = _freeze(model)
     gc.collect()
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")  # reset the peak resident set (VmHWM) to the current one
-    before = _status_mib("VmRSS")
+    reset_peak_rss()
+    before = status_mib("VmRSS")
     with torch.no_grad():
         for ids, m, t in batches:
             net(ids, m, t)
-    print(json.dumps({"before_mib": before, "peak_mib": _status_mib("VmHWM")}))
-
-
-def _interleaved(fns: dict, reps: int) -> dict:
-    for fn in fns.values():
-        fn()  # warm-up
-    times = {name: [] for name in fns}
-    for _ in range(reps):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    print(json.dumps({"before_mib": before, "peak_mib": status_mib("VmHWM")}))
 
 
 def main() -> None:
@@ -136,7 +115,7 @@ def main() -> None:
     snn_out = run(lambda i, m, t: snn(i, m, t).logits)
     exact = all(torch.equal(a, b) for a, b in zip(qnn_out, snn_out))
     exact_frozen = all(torch.equal(a, b) for a, b in zip(frozen_out, snn_out))
-    times = _interleaved({
+    times = interleaved_medians({
         "qnn": lambda: run(lambda i, m, t: model(i, m, t).logits),
         "qnn_frozen": lambda: run(lambda i, m, t: frozen(i, m, t).logits),
         "snn": lambda: run(lambda i, m, t: snn(i, m, t).logits),

@@ -10,24 +10,9 @@ reference's ratio with fewer repetitions. Also checks that all three agree exact
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
-
-
-def _interleaved_times(fns: dict, reps: int) -> dict:
-    """Median wall time of each function, the functions run in turn within every repetition, so
-    that load from other processes on a shared machine hits all of them alike."""
-    for fn in fns.values():
-        fn()  # warm-up (caches, allocator)
-    times = {name: [] for name in fns}
-    for _ in range(reps):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+from measure import interleaved_medians
 
 
 def main() -> None:
@@ -73,9 +58,9 @@ def main() -> None:
         return snn.run(x, simulator="tick")
 
     check = verify(qnn, snn, x, simulator="event")
-    fast = _interleaved_times({"qnn": qnn_forward, "cached": qnn_cached, "event": event}, args.reps)
+    fast = interleaved_medians({"qnn": qnn_forward, "cached": qnn_cached, "event": event}, args.reps)
     t_qnn, t_cached, t_event = fast["qnn"], fast["cached"], fast["event"]
-    slow = _interleaved_times({"qnn": qnn_forward, "tick": tick}, args.tick_reps)
+    slow = interleaved_medians({"qnn": qnn_forward, "tick": tick}, args.tick_reps)
     check_tick = verify(qnn, snn, x, simulator="tick")
     ticks = int(snn.tables().ticks(2**args.bits - 1)[0][-1]) + 1
 

@@ -1,7 +1,8 @@
 """Shared by tests/test_pipeline_*.py and tests/test_report_*.py: one tiny end-to-end ``otters run``.
 
 A 2-layer, hidden-16 word-level BERT as the teacher's base model and a 160-row SST-2 folder; the
-profile is ``quick`` with every size cut down, so the whole pipeline runs in seconds. The run is made
+profile is ``quick`` with every size cut down and one HAT2 student (as the full profile has), so the
+whole pipeline runs in seconds. The run is made
 once per pytest process (module-level cache) and shared read-only by the test modules.
 """
 
@@ -19,7 +20,7 @@ TINY = dict(
     teacher={"epochs": 1, "max_len": 16, "batch_size": 16, "max_train_rows": 64, "eval_every": 0, "lr": 1e-3},
     distill={"stages": "single", "max_steps": 2, "batch_size": 16, "eval_every": 2, "max_len": 16, "eval_rows": 32,
              "lr": 1e-3},
-    verify_sentences=4, energy_sentences=4, raster_neurons=8,
+    hat=(0.2,), verify_sentences=4, energy_sentences=4, raster_neurons=8,
     robustness={"levels": (0.0, 0.1), "kinds": ("output",), "draws": 1, "rows": 16},
 )
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 import torch
+from cli_helpers import run_main
 from snn_bert_helpers import calibrated, tiny_batch
 
-from otters.cli.app import main
 from otters.errors import OttersError
 from otters.models import build_student
 from otters.snn.audit import COUNT_KEYS, AuditSettings, audit_activity, audit_model
@@ -98,32 +98,24 @@ def test_audit_rejects_mismatched_tiles():
         AuditSettings(adc_per="row")
 
 
-def _run(capsys, *args):
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
-
-
 def test_cli_audit_tiny_json_and_fixed_length(capsys):
-    code, out, _ = _run(capsys, "audit", "--preset", "otters-1bitkv", "--geometry", "tiny", "--json")
+    code, out, _ = run_main(capsys, "audit", "--preset", "otters-1bitkv", "--geometry", "tiny", "--json")
     data = json.loads(out)
     assert code == 0 and data["spiking"]["mults"] == 0 and data["input"]["sentences"] == 1
     assert all(set(COUNT_KEYS) <= set(row) for row in data["blocks"])
-    code, out, _ = _run(capsys, "audit", "--preset", "otters-4bitkv", "--geometry", "tiny", "--seq-len", "20",
-                        "--adc-per", "synapse", "--json")
+    code, out, _ = run_main(capsys, "audit", "--preset", "otters-4bitkv", "--geometry", "tiny", "--seq-len", "20",
+                           "--adc-per", "synapse", "--json")
     data = json.loads(out)
     assert code == 0 and data["tokens"] == 20 and data["spiking"]["mults"] > 0
-    code, out, _ = _run(capsys, "audit", "--preset", "sorbet", "--geometry", "tiny")
+    code, out, _ = run_main(capsys, "audit", "--preset", "sorbet", "--geometry", "tiny")
     assert code == 0 and "total spiking" in out and "pooler" in out
-    code, _, err = _run(capsys, "audit", "--preset", "bert-fp", "--geometry", "tiny")
+    code, _, err = run_main(capsys, "audit", "--preset", "bert-fp", "--geometry", "tiny")
     assert code == 2 and err.startswith("otters: error:") and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
 def test_cli_audit_minilm_otters_1bitkv_has_no_multiplication_in_the_spiking_path(capsys):
-    code, out, _ = _run(capsys, "audit", "--preset", "otters-1bitkv", "--geometry", "minilm-l6", "--json")
+    code, out, _ = run_main(capsys, "audit", "--preset", "otters-1bitkv", "--geometry", "minilm-l6", "--json")
     data = json.loads(out)
     assert code == 0 and data["model"]["geometry"] == "minilm-l6" and data["model"]["layers"] == 6
     assert data["spiking"]["mults"] == 0

@@ -5,9 +5,9 @@ import json
 
 import pytest
 import torch
+from cli_helpers import run_main
 from snn_bert_helpers import calibrated, tiny_batch
 
-from otters.cli.app import main
 from otters.energy import Hardware
 from otters.energy.audit_adapter import counts_from_audit, energy_from_audit, measure_energy
 from otters.errors import OttersError
@@ -55,22 +55,14 @@ def test_more_text_costs_more_and_settings_must_match():
         energy_from_audit(synapse, hw=Hardware(adc_per="column"))
 
 
-def _run(capsys, *args):
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
-
-
 def test_cli_energy_of_a_checkpoint_on_task_sentences(capsys, tmp_path):
     path = save_student(_model(), tmp_path / "student")
-    code, out, _ = _run(capsys, "energy", str(path), "--task", "rt", "--sentences", "3", "--json")
+    code, out, _ = run_main(capsys, "energy", str(path), "--task", "rt", "--sentences", "3", "--json")
     data = json.loads(out)
     assert code == 0 and data["input"]["sentences"] == 3 and data["total_mj"] > 0
     assert data["audit"]["spiking"]["mults"] == 0
     assert set(data["parts"]) == {"FC", "QKV", "attention", "norms", "data_movement", "analog"}
-    code, out, _ = _run(capsys, "energy", str(path), "--task", "rt", "--sentences", "2", "--adc-per", "synapse")
+    code, out, _ = run_main(capsys, "energy", str(path), "--task", "rt", "--sentences", "2", "--adc-per", "synapse")
     assert code == 0 and "total" in out and "analog" in out
-    code, _, err = _run(capsys, "energy", str(path))
+    code, _, err = run_main(capsys, "energy", str(path))
     assert code == 2 and "--task" in err and len(err.strip().splitlines()) == 1

@@ -79,3 +79,18 @@ def test_bspn_training_stats_ignore_padded_tokens_and_eval_is_per_token():
     a.eval()
     full = a(x)
     assert torch.equal(full[:, :3], a(x[:, :3]))
+
+
+def test_shift_roundings_are_exact_forward_and_identity_backward():
+    from otters.models.sorbet_ops import ceil_ste, pow2_ceil_ste, pow2_round_ste
+
+    x = torch.tensor([0.3, 1.0, 1.5, 3.0, 5.7], requires_grad=True)
+    upstream = torch.tensor([1.0, -2.0, 3.0, -4.0, 5.0])
+    expected = {ceil_ste: [1.0, 1.0, 2.0, 3.0, 6.0], pow2_round_ste: [0.25, 1.0, 2.0, 4.0, 8.0],
+                pow2_ceil_ste: [0.5, 1.0, 2.0, 4.0, 8.0]}
+    for fn, values in expected.items():
+        x.grad = None
+        y = fn(x)
+        assert y.tolist() == values
+        y.backward(upstream)
+        assert torch.equal(x.grad, upstream)

@@ -9,7 +9,7 @@ per neuron.
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_snn_exact import curves, qmlps
+from test_snn_exact import assert_lossless, assert_simulators_agree, curves, qmlps
 
 from otters import convert, verify
 from otters.device import PAPER_CURVE
@@ -20,28 +20,12 @@ from otters.quant.deadzone import apply_dead_zone
 torch.set_num_threads(1)
 
 
-def _assert_lossless(result):
-    assert result.exact, result.to_dict()
-    assert result.max_level_diff == 0 and result.max_potential_diff == 0.0
-    assert result.max_spikes_per_neuron <= 1
-
-
-def _assert_simulators_agree(snn, x):
-    event, tick = snn.run(x, "event"), snn.run(x, "tick")
-    for a, b in zip(event.records, tick.records):
-        assert a.name == b.name
-        assert torch.equal(a.values, b.values)
-        if a.steps is not None:
-            assert torch.equal(a.steps, b.steps)
-            assert torch.equal(a.polarity, b.polarity)
-
-
 @settings(max_examples=40)
 @given(case=qmlps(max_width=256, max_depth=5, max_bits=8), curve=curves(), granularity=st.sampled_from(["layer", "channel"]))
 def test_mttfs_event_simulator_is_lossless(case, curve, granularity):
     qnn, x = case
     snn = convert(qnn, curve, coding="mttfs", calibration=x, granularity=granularity)
-    _assert_lossless(verify(qnn, snn, x, simulator="event"))
+    assert_lossless(verify(qnn, snn, x, simulator="event"))
 
 
 @settings(max_examples=20)
@@ -50,8 +34,8 @@ def test_mttfs_event_simulator_is_lossless(case, curve, granularity):
 def test_mttfs_tick_reference_is_lossless_and_agrees_with_event(case, curve, granularity):
     qnn, x = case
     snn = convert(qnn, curve, coding="mttfs", calibration=x, granularity=granularity)
-    _assert_lossless(verify(qnn, snn, x, simulator="tick"))
-    _assert_simulators_agree(snn, x)
+    assert_lossless(verify(qnn, snn, x, simulator="tick"))
+    assert_simulators_agree(snn, x)
 
 
 @settings(max_examples=30)
@@ -67,7 +51,7 @@ def test_dead_zone_snn_equals_the_dead_zone_qnn(case, dead_zone, seed, coding):
             silent[name] = int(torch.randint(q.qmin, q.qmax + 1, (), generator=gen))
     apply_dead_zone(qnn, dead_zone, silent, names=list(silent))
     snn = convert(qnn, coding=coding, calibration=x)
-    _assert_lossless(verify(qnn, snn, x, simulator="event"))
+    assert_lossless(verify(qnn, snn, x, simulator="event"))
 
 
 @settings(max_examples=10)
@@ -76,8 +60,8 @@ def test_dead_zone_tick_reference_agrees(case, dead_zone):
     qnn, x = case
     apply_dead_zone(qnn, dead_zone)
     snn = convert(qnn, coding="mttfs", calibration=x)
-    _assert_lossless(verify(qnn, snn, x, simulator="tick"))
-    _assert_simulators_agree(snn, x)
+    assert_lossless(verify(qnn, snn, x, simulator="tick"))
+    assert_simulators_agree(snn, x)
 
 
 def _mlp(seed=0, **kw):
@@ -117,7 +101,7 @@ def test_mttfs_at_eight_bits_on_the_paper_device_tick():
     x = torch.randn(3, 10, generator=torch.Generator().manual_seed(5))
     qnn = random_qmlp(config, x, seed=5)
     snn = convert(qnn, PAPER_CURVE, coding="mttfs", calibration=x, granularity="channel")
-    _assert_lossless(verify(qnn, snn, x, simulator="tick"))
+    assert_lossless(verify(qnn, snn, x, simulator="tick"))
 
 
 def test_drawn_chip_is_lossy_and_both_simulators_still_agree():
@@ -135,4 +119,4 @@ def test_ttfs_coding_with_a_dead_zone_keeps_qmin_elsewhere():
     snn = convert(qnn, coding="ttfs")
     pops = snn.populations()
     assert int(pops["input_quant"].silent) == -8 and pops["layers.0"].dead_zone == 1
-    _assert_lossless(verify(qnn, snn, x))
+    assert_lossless(verify(qnn, snn, x))

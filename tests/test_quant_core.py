@@ -181,3 +181,23 @@ def test_exact_accumulate_guards():
         exact_accumulate(torch.full((1, 4), 2.0**23), torch.ones(1, 4))
     with pytest.raises(OttersError):
         exact_accumulate(torch.tensor([[0.5]]), torch.ones(1, 1))
+
+
+def test_straight_through_estimators_are_exact_forward_and_identity_backward():
+    from otters.quant.rounding import round_half_up_ste, sign_ste, straight_through
+
+    x = torch.tensor([-1.5, -0.5, 0.0, 0.49, 0.5, 2.5], requires_grad=True)
+    upstream = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    assert round_half_up_ste(x).tolist() == [-1.0, 0.0, 0.0, 0.0, 1.0, 3.0]  # halves go up, not to even
+    assert sign_ste(x).tolist() == [-1.0, -1.0, 1.0, 1.0, 1.0, 1.0]
+    for fn in (round_half_up_ste, sign_ste):
+        x.grad = None
+        fn(x).backward(upstream)
+        assert torch.equal(x.grad, upstream)
+    # extra arguments reach fn and get no gradient
+    shift = torch.tensor(10.0, requires_grad=True)
+    x.grad = None
+    y = straight_through(lambda v, s: torch.floor(v) + s, x, shift)
+    assert y.tolist() == [8.0, 9.0, 10.0, 10.0, 10.0, 12.0]
+    y.backward(upstream)
+    assert torch.equal(x.grad, upstream) and shift.grad is None

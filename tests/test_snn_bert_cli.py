@@ -4,28 +4,21 @@ import json
 
 import pytest
 import torch
+from cli_helpers import run_main
 from snn_bert_helpers import calibrated, tiny_batch
 
-from otters.cli.app import main
 from otters.models import build_student, save_student
 
 
-def _run(capsys, *args):
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
-
-
 def test_verify_preset_on_real_sentences_is_exact(capsys):
-    code, out, _ = _run(capsys, "verify", "--preset", "otters-4bitkv", "--geometry", "tiny", "--batch", "6", "--json")
+    code, out, _ = run_main(capsys, "verify", "--preset", "otters-4bitkv", "--geometry", "tiny", "--batch", "6",
+                           "--json")
     data = json.loads(out)
     assert code == 0 and data["exact"] is True and data["max_level_diff"] == 0
     assert data["model"]["sentences"] == 6 and data["model"]["source"].startswith("rt validation")
     assert data["layers"][-1]["name"] == "logits" and data["simulator"] == "bert-event"
-    code, out, _ = _run(capsys, "verify", "--preset", "otters-1bitkv", "--geometry", "tiny", "--batch", "3",
-                        "--simulator", "threshold")
+    code, out, _ = run_main(capsys, "verify", "--preset", "otters-1bitkv", "--geometry", "tiny", "--batch", "3",
+                           "--simulator", "threshold")
     assert code == 0 and "exact" in out and "pooler:acc" in out
 
 
@@ -34,9 +27,9 @@ def test_verify_student_checkpoint_and_a_drawn_chip(capsys, tmp_path):
         torch.manual_seed(1)
         model = calibrated(build_student("sorbet", "tiny"), tiny_batch(1))
     path = save_student(model, tmp_path / "student")
-    code, out, _ = _run(capsys, "verify", str(path), "--batch", "4", "--json")
+    code, out, _ = run_main(capsys, "verify", str(path), "--batch", "4", "--json")
     assert code == 0 and json.loads(out)["model"]["kind"] == "checkpoint"
-    code, out, _ = _run(capsys, "verify", str(path), "--batch", "4", "--synapse-std", "0.3", "--json")
+    code, out, _ = run_main(capsys, "verify", str(path), "--batch", "4", "--synapse-std", "0.3", "--json")
     data = json.loads(out)
     assert code == 1 and data["exact"] is False and data["nominal_device"] is False
 
@@ -48,5 +41,5 @@ def test_verify_student_checkpoint_and_a_drawn_chip(capsys, tmp_path):
     (["verify", "--preset", "otters-1bitkv", "--random-init", "--hf"], "not both"),
 ])
 def test_bad_bert_verify_input_is_one_line(capsys, args, message):
-    code, _, err = _run(capsys, *args)
+    code, _, err = run_main(capsys, *args)
     assert code == 2 and err.startswith("otters: error:") and message in err and len(err.strip().splitlines()) == 1

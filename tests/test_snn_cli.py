@@ -4,27 +4,19 @@ import json
 
 import pytest
 import torch
+from cli_helpers import run_main
 
-from otters.cli.app import main
 from otters.device import StretchedExponential, save_curve
 from otters.nn.qmlp import QuantMLPConfig, random_qmlp, save_qmlp
-
-
-def _run(capsys, *args):
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
 
 
 def test_random_mlp_json_has_the_contract_keys(capsys, tmp_path):
     curve = tmp_path / "curve.json"
     save_curve(StretchedExponential(I0=5.0, tau=0.3, beta=0.7, I_offset=-4.0), curve)
     for simulator in ("event", "tick"):
-        code, out, _ = _run(capsys, "verify", "--random-mlp", "--depth", "3", "--width", "24", "--bits", "3",
-                            "--signed", "--residual", "--seed", "4", "--batch", "5", "--curve", str(curve),
-                            "--simulator", simulator, "--json")
+        code, out, _ = run_main(capsys, "verify", "--random-mlp", "--depth", "3", "--width", "24", "--bits", "3",
+                               "--signed", "--residual", "--seed", "4", "--batch", "5", "--curve", str(curve),
+                               "--simulator", simulator, "--json")
         data = json.loads(out)
         assert code == 0
         assert data["exact"] is True and data["max_level_diff"] == 0 and data["max_spikes_per_neuron"] == 1
@@ -34,7 +26,7 @@ def test_random_mlp_json_has_the_contract_keys(capsys, tmp_path):
 
 
 def test_device_variation_makes_verify_exit_1(capsys):
-    code, out, _ = _run(capsys, "verify", "--random-mlp", "--width", "32", "--synapse-std", "0.3", "--json")
+    code, out, _ = run_main(capsys, "verify", "--random-mlp", "--width", "32", "--synapse-std", "0.3", "--json")
     data = json.loads(out)
     assert code == 1 and data["exact"] is False and data["first_inexact_layer"] == "layers.0"
 
@@ -43,7 +35,7 @@ def test_checkpoint_is_verified_and_table_printed(capsys, tmp_path):
     config = QuantMLPConfig(sizes=[10, 10, 4], act_bits=2, weight_bits=3, quantize_output=False)
     qnn = random_qmlp(config, torch.randn(8, 10), seed=1)
     path = save_qmlp(qnn, tmp_path / "mlp.safetensors")
-    code, out, _ = _run(capsys, "verify", str(path), "--batch", "7")
+    code, out, _ = run_main(capsys, "verify", str(path), "--batch", "7")
     assert code == 0
     assert "layers.1" in out and "potential" in out and "exact" in out
 
@@ -58,11 +50,11 @@ def test_checkpoint_is_verified_and_table_printed(capsys, tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
-    code, _, err = _run(capsys, *args)
+    code, _, err = run_main(capsys, *args)
     assert code == 2
     assert err.startswith("otters: error:") and message in err and len(err.strip().splitlines()) == 1
 
 
 def test_directory_without_a_student_is_refused(capsys, tmp_path):
-    code, _, err = _run(capsys, "verify", str(tmp_path))
+    code, _, err = run_main(capsys, "verify", str(tmp_path))
     assert code == 2 and "not a student checkpoint" in err

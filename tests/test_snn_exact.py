@@ -52,10 +52,23 @@ def qmlps(draw, max_width, max_depth, max_bits):
     return random_qmlp(config, x, seed=seed), x
 
 
-def _assert_lossless(result):
+def assert_lossless(result):
+    """Decoded levels and read-out potentials equal the QNN's bit for bit; at most one spike per neuron."""
     assert result.exact, result.to_dict()
     assert result.max_level_diff == 0 and result.max_potential_diff == 0.0
     assert result.max_spikes_per_neuron <= 1
+
+
+def assert_simulators_agree(snn, x):
+    """The event and tick simulators agree spike for spike: values, steps and (M-TTFS) polarities."""
+    event, tick = snn.run(x, "event"), snn.run(x, "tick")
+    for a, b in zip(event.records, tick.records):
+        assert a.name == b.name
+        assert torch.equal(a.values, b.values)
+        if a.steps is not None:
+            assert torch.equal(a.steps, b.steps)
+        if getattr(a, "polarity", None) is not None:
+            assert torch.equal(a.polarity, b.polarity)
 
 
 @settings(max_examples=50)
@@ -63,7 +76,7 @@ def _assert_lossless(result):
 def test_event_simulator_is_lossless(case, curve):
     qnn, x = case
     result = verify(qnn, convert(qnn, curve), x, simulator="event")
-    _assert_lossless(result)
+    assert_lossless(result)
 
 
 @settings(max_examples=25)
@@ -71,14 +84,8 @@ def test_event_simulator_is_lossless(case, curve):
 def test_tick_reference_is_lossless_and_agrees_with_event(case, curve):
     qnn, x = case
     snn = convert(qnn, curve)
-    result = verify(qnn, snn, x, simulator="tick")
-    _assert_lossless(result)
-    event, tick = snn.run(x, "event"), snn.run(x, "tick")
-    for a, b in zip(event.records, tick.records):
-        assert a.name == b.name
-        assert torch.equal(a.values, b.values)
-        if a.steps is not None:
-            assert torch.equal(a.steps, b.steps)
+    assert_lossless(verify(qnn, snn, x, simulator="tick"))
+    assert_simulators_agree(snn, x)
 
 
 def test_tick_reference_at_eight_bits_on_the_paper_device():
@@ -88,7 +95,7 @@ def test_tick_reference_at_eight_bits_on_the_paper_device():
     qnn = random_qmlp(config, x, seed=5)
     snn = convert(qnn, PAPER_CURVE)
     assert int(snn.tables().ticks(255)[0][-1]) > 10_000
-    _assert_lossless(verify(qnn, snn, x, simulator="tick"))
+    assert_lossless(verify(qnn, snn, x, simulator="tick"))
 
 
 def test_event_simulator_at_full_size():
@@ -96,4 +103,4 @@ def test_event_simulator_at_full_size():
     config = QuantMLPConfig(sizes=[512] * 7, act_bits=8, weight_bits=4, signed_input=True, signed_hidden=True, residual=True)
     x = torch.randn(4, 512, generator=torch.Generator().manual_seed(11))
     qnn = random_qmlp(config, x, seed=11)
-    _assert_lossless(verify(qnn, convert(qnn), x, simulator="event"))
+    assert_lossless(verify(qnn, convert(qnn), x, simulator="event"))

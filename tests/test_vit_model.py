@@ -8,9 +8,8 @@ import torch
 from otters.data.images import ImageData
 from otters.errors import OttersError
 from otters.models.vit import OpStats, SpikingViT, ViTConfig
-from otters.train.vit import (
-    TrainSettings, energy_per_image, evaluate_vit, load_vit, lr_factor, run_experiment, save_vit,
-)
+from otters.train.vit import TrainSettings, energy_per_image, evaluate_vit, load_vit, lr_factor, save_vit
+from otters.train.vit_experiment import run_experiment
 
 TINY = dict(image_size=8, in_channels=1, num_classes=3, dim=8, depth=1, heads=2, mlp_ratio=2, T=2, pool_stages=1)
 
@@ -68,8 +67,18 @@ def test_lr_schedule_warmup_then_cosine():
 
 
 def test_energy_formula():
+    from otters.energy import load_table
+
     e = energy_per_image(1000, 10)
     assert e["pJ"] == pytest.approx(1000 * 0.9 + 10 * 4.6)
+    # 22 nm: priced from otters.energy's table, not from constants in the ViT code
+    table = load_table("22nm")
+    e_ac, e_mac = table.op_pj("adds", "fp32"), table.op_pj("mults", "fp32") + table.op_pj("adds", "fp32")
+    e22 = energy_per_image(1000, 10, "22nm")
+    assert e22["pJ"] == pytest.approx(1000 * e_ac + 10 * e_mac) and e22["pJ"] < e["pJ"]
+    assert (e22["e_ac_pJ"], e22["e_mac_pJ"]) == pytest.approx((e_ac, e_mac))
+    with pytest.raises(OttersError):
+        energy_per_image(1000, 10, "7nm-does-not-exist")
 
 
 def _tiny_data(n=24):
@@ -84,7 +93,8 @@ def test_experiment_checkpoint_round_trip(tmp_path):
     torch.manual_seed(0)
     data = _tiny_data()
     geometry = {k: TINY[k] for k in ("dim", "depth", "heads")}
-    summary = run_experiment(data, "seed", 2, TrainSettings(epochs=1, batch_size=8), [0, 1], tmp_path, **geometry)
+    summary = run_experiment(data, "seed", 2, TrainSettings(epochs=1, batch_size=8, budget_s=None), [0, 1], tmp_path,
+                             **geometry)
     assert len(summary["runs"]) == 2 and 0.0 <= summary["test_accuracy_mean"] <= 1.0
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["test_accuracy_mean"] == summary["test_accuracy_mean"]

@@ -67,6 +67,7 @@ _COMMAND_MODULES = (
     "vit_cmd",
     "run_cmd",
     "sparsity_cmd",
+    "matterhorn_cmd",
 )
 
 

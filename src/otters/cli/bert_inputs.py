@@ -108,7 +108,8 @@ def fill_to_length(tokenizer, texts, length: int, vocab_size: int | None = None)
 
 def student(checkpoint: Path | None, preset: str | None, geometry: str, init: str | None, seed: int = 0,
             num_labels: int = 2):
-    """(model in eval mode, description): a student checkpoint (its ``student/`` folder or itself), or
+    """(model in eval mode, description): a student checkpoint (its ``student/`` folder or itself, with
+    the coding of its ``coding.json`` applied: M-TTFS silent levels, dead zone), or
     a preset on a geometry, initialised from the HF weights ("hf": default for minilm-l6 and HF folders)
     or randomly ("random", seeded)."""
     import torch
@@ -118,7 +119,7 @@ def student(checkpoint: Path | None, preset: str | None, geometry: str, init: st
     if (checkpoint is None) == (preset is None):
         raise OttersError("give a student checkpoint directory or --preset NAME (with --geometry), not both")
     if checkpoint is not None:
-        from otters.models import load_student
+        from otters.snn.mttfs import load_coded_student, model_coding
 
         path = Path(checkpoint)
         if (path / "student" / "otters.json").is_file():
@@ -128,8 +129,10 @@ def student(checkpoint: Path | None, preset: str | None, geometry: str, init: st
         if not (path / "otters.json").is_file():
             raise OttersError(f"{path} is not a student checkpoint (no otters.json); give a save_student / "
                               "otters distill output folder")
-        model = load_student(path).eval()
-        return model, {"kind": "checkpoint", "path": str(path), "preset": model.config.preset}
+        model = load_coded_student(path).eval()  # with its coding.json (M-TTFS, dead zone), if any
+        dead_zone = max((int(getattr(m, "dead_zone", 0)) for m in model.modules()), default=0)
+        return model, {"kind": "checkpoint", "path": str(path), "preset": model.config.preset,
+                       "coding": model_coding(model), "dead_zone": dead_zone}
     hf_ok = geometry == "minilm-l6" or Path(str(geometry)).is_dir()
     init = init or ("hf" if hf_ok else "random")
     if init == "hf":

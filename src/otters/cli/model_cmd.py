@@ -86,14 +86,20 @@ def info_command(
 
 
 def audit_dict(checkpoint: Optional[Path], preset: Optional[str], geometry: str, init: Optional[str], seed: int,
-               seq_len: Optional[int], sentences: int, task: str, split: str, adc_per: str, column_rows: int) -> dict:
+               seq_len: Optional[int], sentences: int, task: str, split: str, adc_per: str, column_rows: int,
+               max_len: Optional[int] = None) -> dict:
     """What ``otters audit --json`` prints: the operation audit (otters.snn.audit) of the converted
-    student on real text, with ``input`` describing the sentences."""
+    student on real text, with ``input`` describing the sentences (``max_len``: tokens per sentence at
+    most, default the model's position limit, capped at 512)."""
     import torch
 
     from otters.cli import bert_inputs
     from otters.snn.audit import AuditSettings, audit_model
 
+    if max_len is not None and max_len < 3:
+        from otters.errors import OttersError
+
+        raise OttersError(f"--max-len must be at least 3 tokens ([CLS] text [SEP]), got {max_len}")
     torch.set_num_threads(min(2, torch.get_num_threads()))
     settings = AuditSettings(adc_per=adc_per, column_rows=column_rows)
     model, description = bert_inputs.student(checkpoint, preset, geometry, init, seed)
@@ -105,7 +111,7 @@ def audit_dict(checkpoint: Optional[Path], preset: Optional[str], geometry: str,
         source += f", {seq_len} tokens of consecutive text"
     else:
         batch = bert_inputs.tokenize(tokenizer, texts_a[:sentences], texts_b[:sentences] if texts_b else None,
-                                     min(512, model.config.max_position_embeddings), vocab)
+                                     min(max_len or 512, model.config.max_position_embeddings), vocab)
     if checkpoint is None:
         bert_inputs.calibrate(model, batch)
     audit = audit_model(model, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], settings)
@@ -132,6 +138,8 @@ def audit_command(
     sentences: int = typer.Option(1, "--sentences", help="number of real sentences audited (counts are sums)"),
     task: str = typer.Option("rt", "--task", help="task whose validation sentences are used (rt: embedded reviews)"),
     split: str = typer.Option("validation", "--split", help="split of --task"),
+    max_len: Optional[int] = typer.Option(None, "--max-len", help="tokens per sentence at most (default: the "
+                                          "model's position limit, at most 512; otters energy uses its --max-len)"),
     adc_per: str = typer.Option("column", "--adc-per", help="ADC placement counted: column | synapse | spike"),
     column_rows: int = typer.Option(256, "--column-rows", help="synapses per column tile (column ADC)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object (spiking, digital, blocks)"),
@@ -142,7 +150,8 @@ def audit_command(
     if random_init and hf_init:
         raise OttersError("choose --random-init or --hf, not both")
     init = "random" if random_init else "hf" if hf_init else None
-    data = audit_dict(checkpoint, preset, geometry, init, seed, seq_len, sentences, task, split, adc_per, column_rows)
+    data = audit_dict(checkpoint, preset, geometry, init, seed, seq_len, sentences, task, split, adc_per, column_rows,
+                      max_len)
     if as_json:
         print(json.dumps(data))
         return

@@ -5,6 +5,7 @@ energy, robustness -> report.html + summary.json (docs/run.md). A thin wrapper o
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -30,21 +31,48 @@ def run(
     from rich.console import Console
 
     from otters.pipeline import open_run, run_pipeline
-    from otters.report import terminal_table
+    from otters.report import terminal_commands, terminal_table
 
     console = Console(stderr=True)
     ctx, state = open_run(out, resume, task, profile, seed, data_dir, model, teacher,
                           log=lambda msg: console.print(f"  {msg}", markup=False, highlight=False))
     console.print(f"[bold]otters run[/bold]: task {ctx.task}, profile {ctx.profile.name}, run directory {ctx.run_dir}")
-    result = run_pipeline(ctx, state, console)
+    with _terminate_as_interrupt():
+        result = run_pipeline(ctx, state, console)
     from otters.io import read_json
 
     summary = read_json(Path(result["json"]))
     out_console = Console()
+    if not out_console.is_terminal:  # a pipe or a file: wide enough for the table's three columns
+        out_console = Console(width=max(out_console.width, 140))
     out_console.print(terminal_table(summary))
-    out_console.print(f"report: {result['html']}\nsummary: {result['json']}")
+    for line in terminal_commands(summary):  # plain print: a command line is never wrapped
+        print(line)
+    print(f"report: {result['html']}\nsummary: {result['json']}", flush=True)
     if summary.get("exactness") and not summary["exactness"]["verify"]["exact"]:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """Inside the block, ``kill PID`` (SIGTERM) stops the run like Ctrl-C: the finished steps stay recorded,
+    the interrupted one is named with the ``--resume`` command, exit status 130 (a ``kill -9`` leaves the
+    same record, silently). The previous handler is restored afterwards."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(app: typer.Typer) -> None:

@@ -71,22 +71,20 @@ def _student_case(checkpoint, student, preset, task, split, calibration_split, s
         return examples.subset(keep)
 
     if checkpoint is not None:
-        from otters.models import load_student
-        from otters.snn.mttfs import load_coding
+        from otters.cli import bert_inputs
 
-        model = load_student(checkpoint)
-        coding = load_coding(model, checkpoint)
-        tok_dir = checkpoint if (Path(checkpoint) / "tokenizer.json").is_file() else None
-        desc = {"kind": "student", "path": str(checkpoint), "trained_dead_zone": coding["dead_zone"]}
+        model, loaded = bert_inputs.student(Path(checkpoint), None, "minilm-l6", None)  # with its coding.json
+        tokenizer = bert_inputs.tokenizer_for(Path(loaded["path"]))
+        desc = {"kind": "student", "path": loaded["path"], "coding": loaded["coding"],
+                "trained_dead_zone": loaded["dead_zone"]}
     else:
         from otters.models import student_from_hf
 
         torch.manual_seed(seed)  # the fresh classifier head and the calibration forwards' dropout
         model = student_from_hf(student, preset, num_labels=spec.num_labels,
                                 problem_type="regression" if spec.regression else "classification")
-        tok_dir = None if student == "minilm-l6" else student
         desc = {"kind": "untrained-student", "from": student, "preset": preset}
-    tokenizer = load_tokenizer(tok_dir)
+        tokenizer = load_tokenizer(None if student == "minilm-l6" else student)
 
     def batches_of(examples):
         enc = encode(tokenizer, examples, max_len)

@@ -33,7 +33,8 @@ def _floats(text: str, what: str) -> list[float]:
 
 def distill_command(
     task: str = typer.Option(..., "--task", "-t", help=_TASK_HELP),
-    preset: str = typer.Option("otters-1bitkv", "--preset", "-p", help=_PRESET_HELP),
+    preset: Optional[str] = typer.Option(None, "--preset", "-p", help=_PRESET_HELP + " (default otters-1bitkv, "
+                                         "or the --init checkpoint's)"),
     teacher: Optional[str] = typer.Option(None, "--teacher", help="fine-tuned HF teacher directory, or minilm-l6 "
                                           "(default: the cached teacher of the task, fine-tuned if absent)"),
     hat: float = typer.Option(0.0, "--hat", help="hardware-aware training noise: 0, 0.1 (HAT1) or 0.2 (HAT2)"),
@@ -56,9 +57,18 @@ def distill_command(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:<i>"),
     threads: int = typer.Option(2, "--threads", help="torch threads per process"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar with ETA"),
+    coding: str = typer.Option("ttfs", "--coding", help="ttfs, or mttfs (Matterhorn's masked TTFS: silent levels "
+                               "calibrated on training sentences, saved in coding.json)"),
+    dead_zone: int = typer.Option(0, "--dead-zone", help="dead-zone half-width k the final stage trains with "
+                                  "(|q - m| <= k -> silent; docs/matterhorn.md)"),
+    init: Optional[Path] = typer.Option(None, "--init", help="fine-tune this student checkpoint instead of starting "
+                                        "from the teacher (--stages single; teacher default: the one it records)"),
+    calibration_rows: int = typer.Option(256, "--calibration-rows", help="mttfs: training sentences (seeded subset) "
+                                         "the silent levels are calibrated on"),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as one JSON object"),
 ) -> None:
-    """Distil a spiking-ready student from a teacher (staged as Sorbet, optional HAT); prints its directory."""
+    """Distil a spiking-ready student from a teacher (staged as Sorbet, optional HAT, optional M-TTFS coding and
+    dead zone); prints its directory."""
     from otters.io import read_json
     from otters.train.distill import RUN_FILE, distill
     from otters.train.losses import DistillWeights
@@ -67,7 +77,8 @@ def distill_command(
     path = distill(task, preset, teacher, hat=hat, stages=stages, out_dir=out, epochs=epochs, max_steps=max_steps,
                    seed=seed, resume=resume, batch_size=batch_size, lr=lr, eval_every=eval_every, max_len=max_len,
                    train_rows=train_rows, eval_rows=eval_rows, weights=weights, data_dir=data_dir, device=device,
-                   threads=threads, progress=progress)
+                   threads=threads, progress=progress, coding=coding, dead_zone=dead_zone, init=init,
+                   calibration_rows=calibration_rows)
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
         return
     if as_json:

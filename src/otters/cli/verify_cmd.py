@@ -35,8 +35,12 @@ def _random_model(depth: int, width: int, bits: int, weight_bits: int, signed: b
 
 
 def bert_verify_result(checkpoint, preset, geometry, init, seed, sentences, task, split, max_len, curve, simulator,
-                       adc_bits, chip_std, synapse_std):
-    """(VerifyResult, model description) of a whole BERT student on real sentences (otters.snn.bert)."""
+                       adc_bits, chip_std, synapse_std, coding=None, dead_zone=None):
+    """(VerifyResult, model description) of a whole BERT student on real sentences (otters.snn.bert).
+
+    A checkpoint runs with its own coding (``coding.json``); ``coding`` / ``dead_zone`` given (re)configure
+    it: M-TTFS silent levels calibrated on the first ``sentences`` rows of ``task``'s train split, the dead
+    zone applied to the QNN (which is then the dead-zone QNN the SNN must equal)."""
     import torch
 
     from otters.cli import bert_inputs
@@ -45,6 +49,7 @@ def bert_verify_result(checkpoint, preset, geometry, init, seed, sentences, task
     from otters.snn import draw_variation
     from otters.snn.bert import convert
     from otters.snn.bert_verify import verify_bert
+    from otters.snn.mttfs import model_coding
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     if simulator not in ("event", "threshold"):
@@ -55,6 +60,8 @@ def bert_verify_result(checkpoint, preset, geometry, init, seed, sentences, task
     batch = bert_inputs.tokenize(tokenizer, texts_a, texts_b, max_len, model.config.vocab_size)
     if checkpoint is None:
         bert_inputs.calibrate(model, batch)  # a fresh preset: LSQ steps from these sentences
+    if coding is not None or dead_zone:
+        _configure_bert(model, tokenizer, coding or model_coding(model), int(dead_zone or 0), sentences, task, max_len)
     device_curve = PAPER_CURVE if curve is None else load_curve(curve)
     snn = convert(model, device_curve, adc_bits=adc_bits)
     variation = None
@@ -62,10 +69,26 @@ def bert_verify_result(checkpoint, preset, geometry, init, seed, sentences, task
         variation = draw_variation(device_curve, chip_std, chip_std, chip_std, synapse_std, seed)
     result = verify_bert(model, snn, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
                          fire_mode=simulator, variation=variation)
+    description.update({"coding": model_coding(model), "snn_coding": snn.coding,
+                        "dead_zone": max((int(getattr(m, "dead_zone", 0)) for m in model.modules()), default=0)})
     description.update({"sentences": int(batch["input_ids"].shape[0]), "source": source,
                         "tokens": int(batch["attention_mask"].sum()), "curve": str(curve) if curve else "paper",
                         "adc_bits": adc_bits, "chip_std": chip_std, "synapse_std": synapse_std})
     return result, description
+
+
+def _configure_bert(model, tokenizer, coding, dead_zone, sentences, task, max_len) -> None:
+    """configure_coding of a BERT student; M-TTFS silent levels from ``task``'s training sentences."""
+    from otters.cli import bert_inputs
+    from otters.snn.bert_mttfs import calibrate_silent
+    from otters.snn.mttfs import configure_coding
+
+    silent = "zero"
+    if coding == "mttfs":
+        texts_a, texts_b, _ = bert_inputs.sentences(sentences, task, "train")
+        calib = bert_inputs.tokenize(tokenizer, texts_a, texts_b, max_len, model.config.vocab_size)
+        silent = calibrate_silent(model, calib)
+    configure_coding(model, coding, dead_zone, silent=silent)
 
 
 def verify_result(
@@ -188,8 +211,10 @@ def verify_command(
     adc_bits: int = typer.Option(8, "--adc-bits", help="ADC resolution."),
     chip_std: float = typer.Option(0.0, "--chip-std", help="Draw a chip: relative std of output scale, tau and beta (lossy)."),
     synapse_std: float = typer.Option(0.0, "--synapse-std", help="Per-synapse relative deviation of O(t) (lossy)."),
-    coding: str = typer.Option("ttfs", "--coding", help="MLP: ttfs, or mttfs (Matterhorn's masked TTFS, calibrated)."),
-    dead_zone: int = typer.Option(0, "--dead-zone", help="MLP: dead-zone half-width k (the QNN gets the same dead zone)."),
+    coding: Optional[str] = typer.Option(None, "--coding", help="ttfs, or mttfs (Matterhorn's masked TTFS, calibrated; "
+                                         "BERT: on --task train sentences). Default: ttfs, or a checkpoint's coding.json."),
+    dead_zone: Optional[int] = typer.Option(None, "--dead-zone", help="Dead-zone half-width k (the QNN gets the same "
+                                            "dead zone). BERT default: the checkpoint's."),
     granularity: str = typer.Option("layer", "--granularity", help="MLP, mttfs: silent level per 'layer' or 'channel'."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
 ) -> None:
@@ -204,18 +229,16 @@ def verify_command(
     if preset is not None or is_student:
         if random_mlp:
             raise OttersError("--random-mlp verifies an MLP; drop it to verify a BERT student")
-        if coding != "ttfs" or dead_zone:
-            raise OttersError("--coding mttfs / --dead-zone are wired for MLPs; a whole BERT verifies TTFS only "
-                              "(stage-level M-TTFS: otters.snn.mttfs.mttfs_accumulator)")
         if preset is not None and checkpoint is not None:
             raise OttersError("give a checkpoint or --preset, not both")
         init = "random" if random_init else "hf" if hf_init else None
         result, model = bert_verify_result(checkpoint if is_student else None, preset, geometry, init, seed, batch, task,
-                                           split, max_len, curve, simulator, adc_bits, chip_std, synapse_std)
+                                           split, max_len, curve, simulator, adc_bits, chip_std, synapse_std, coding,
+                                           dead_zone)
     else:
         result, model = verify_result(checkpoint, random_mlp, depth, width, bits, weight_bits, signed, residual, seed,
-                                      batch, curve, simulator, adc_bits, chip_std, synapse_std, coding, dead_zone,
-                                      granularity)
+                                      batch, curve, simulator, adc_bits, chip_std, synapse_std, coding or "ttfs",
+                                      dead_zone or 0, granularity)
     if as_json:
         payload = result.to_dict()
         payload["model"] = model

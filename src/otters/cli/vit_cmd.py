@@ -12,7 +12,8 @@ from typing import Optional
 
 import typer
 
-vit_app = typer.Typer(help="Spiking ViT with A2OS2A attention: train, evaluate.", no_args_is_help=True)
+vit_app = typer.Typer(help="Spiking ViT with A2OS2A attention: train (resumable), evaluate, time budget, "
+                      "ablation table.", no_args_is_help=True)
 
 _DATA_HELP = "fashion-mnist, mnist5k, digits, cifar10, cifar100 or png"
 _ATTN_HELP = "seed (ternary Q,K; ReLU weights; binary V), paper (binary Q, ReLU K, ternary V), binary (Spikformer) or ann (softmax)"
@@ -40,6 +41,18 @@ def _print_summary(rows: list[tuple[str, str]], title: str) -> None:
     Console().print(table)
 
 
+def _geometry(dim, depth, heads, mlp_ratio) -> dict:
+    return {"dim": dim, "depth": depth, "heads": heads, "mlp_ratio": mlp_ratio}
+
+
+def _budget(minutes: float) -> float | None:
+    from otters.errors import OttersError
+
+    if minutes < 0:
+        raise OttersError(f"--budget-min must be >= 0 (0: no check), got {minutes}")
+    return minutes * 60.0 or None
+
+
 @vit_app.command("train")
 def train_command(
     data: str = typer.Option("fashion-mnist", "--data", help=_DATA_HELP),
@@ -47,51 +60,124 @@ def train_command(
                                             "Fashion-MNIST default /usr/share/datasets/fashion-mnist)"),
     attention: str = typer.Option("seed", "--attention", help=_ATTN_HELP),
     T: int = typer.Option(4, "--T", help="time steps"),
-    epochs: int = typer.Option(3, "--epochs", help="training epochs"),
+    epochs: int = typer.Option(2, "--epochs", help="training epochs (the cosine schedule ends with the last)"),
     seeds: int = typer.Option(1, "--seeds", help="number of seeds (0, 1, ..., N-1); mean +- std reported"),
-    out: Optional[Path] = typer.Option(None, "--out", help="directory for checkpoints (seed<k>/) and results.json"),
+    out: Optional[Path] = typer.Option(None, "--out", help="directory for per-epoch state and checkpoints "
+                                       "(seed<k>/) and results.json; re-running with it resumes"),
+    resume: bool = typer.Option(True, "--resume/--restart", help="continue the runs saved in --out and skip "
+                                "finished seeds (default), or discard them and start over"),
+    results: Optional[Path] = typer.Option(None, "--results", help="also write the summary JSON here (atomic)"),
     dim: Optional[int] = typer.Option(None, "--dim", help="embedding width (default 64)"),
     depth: Optional[int] = typer.Option(None, "--depth", help="number of blocks (default 2)"),
     heads: Optional[int] = typer.Option(None, "--heads", help="attention heads (default 4)"),
+    mlp_ratio: Optional[int] = typer.Option(None, "--mlp-ratio", help="MLP hidden width / dim (default 4)"),
     batch_size: int = typer.Option(128, "--batch-size"),
     lr: float = typer.Option(2e-3, "--lr"),
     limit_train: Optional[int] = typer.Option(None, "--limit-train", help="use only the first N training images"),
     threads: int = typer.Option(1, "--threads", help="torch threads (1 is fastest on a shared CPU)"),
-    as_json: bool = typer.Option(False, "--json", help="print one JSON object (accuracy mean/std, rates, ACs, MACs)"),
+    budget_min: float = typer.Option(15.0, "--budget-min", help="per-run wall-time budget in minutes (training "
+                                     "+ test pass): warn when projected over it, record within_budget; 0: off"),
+    show_progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar (log lines when "
+                                       "stderr is not a terminal)"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON (per-seed and mean/std "
+                                 "accuracy, firing rates, ACs/MACs, energy at 45 and 22 nm)"),
 ) -> None:
     """Train the spiking ViT for each seed and report test accuracy, firing rates, ACs/MACs, energy."""
     _threads(threads)
     from otters.data.images import load_images
     from otters.errors import OttersError
-    from otters.train.vit import TrainSettings, run_experiment
+    from otters.train.vit import TrainSettings
+    from otters.train.vit_experiment import restart_runs, run_experiment
 
     if seeds < 1:
         raise OttersError(f"--seeds must be >= 1, got {seeds}")
+    settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, limit_train=limit_train,
+                             budget_s=_budget(budget_min))
     images = load_images(data, data_dir)
-    settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, limit_train=limit_train)
+    if out is not None and not resume:
+        restart_runs(out, list(range(seeds)))
 
     def log(entry: dict) -> None:
         print(f"epoch {entry['epoch']}: loss {entry['train_loss']:.4f}, val acc {entry['val_accuracy']:.4f} "
-              f"({entry['epoch_seconds']:.0f} s)", file=sys.stderr)
+              f"({entry['epoch_seconds']:.0f} s)", file=sys.stderr, flush=True)
 
-    summary = run_experiment(images, attention, T, settings, list(range(seeds)), out, progress=sys.stderr.isatty(),
-                             log=log, dim=dim, depth=depth, heads=heads)
+    def warn(text: str) -> None:
+        print(f"otters: warning: {text}", file=sys.stderr, flush=True)
+
+    summary = run_experiment(images, attention, T, settings, list(range(seeds)), out, progress=show_progress,
+                             log=log, warn=warn, results_path=results, **_geometry(dim, depth, heads, mlp_ratio))
     if as_json:
-        brief = {k: v for k, v in summary.items() if k != "runs"}
-        brief["firing_rates"] = [r["ops"]["firing_rates"] for r in summary["runs"]]
-        brief["test_accuracy"] = [r["test_accuracy"] for r in summary["runs"]]
-        print(json.dumps(brief, sort_keys=True))
+        print(json.dumps(summary, sort_keys=True))
         return
+    energy = summary["energy_per_image"]
+    budget = summary["within_budget"]
     _print_summary([
         ("test accuracy (mean +- std)", f"{summary['test_accuracy_mean']:.4f} +- {summary['test_accuracy_std']:.4f}"),
+        ("test accuracy per seed", ", ".join(f"{a:.4f}" for a in summary["test_accuracy"])),
         ("seeds", str(len(summary["runs"]))),
         ("ACs / image", f"{summary['acs_per_image_mean']:.4g}"),
         ("MACs / image", f"{summary['macs_per_image_mean']:.4g}"),
         ("attention ACs / image", f"{summary['attn_acs_per_image_mean']:.4g}"),
         ("attention MACs / image", f"{summary['attn_macs_per_image_mean']:.4g}"),
-        ("energy / image (uJ, 45 nm ops only)", f"{summary['energy_uJ_mean']:.4g}"),
-        ("train time / seed (s)", f"{summary['train_seconds_mean']:.0f}"),
+        *((f"energy / image (uJ, {t}, ops only)", f"{e['uJ_mean']:.4g}") for t, e in energy.items()),
+        ("longest run (min, train + test)", f"{summary['run_wall_s_max'] / 60:.1f}"),
+        ("within budget", "-" if budget is None else ("yes" if budget else "NO")),
     ], f"{data}, attention {attention}, T = {T}")
+
+
+@vit_app.command("budget")
+def budget_command(
+    data: str = typer.Option("fashion-mnist", "--data", help=_DATA_HELP),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+    attention: str = typer.Option("seed", "--attention", help=_ATTN_HELP),
+    T: int = typer.Option(4, "--T", help="time steps"),
+    epochs: int = typer.Option(2, "--epochs"),
+    steps: int = typer.Option(100, "--steps", help="training steps to time"),
+    eval_images: int = typer.Option(512, "--eval-images", help="images timed for each evaluation pass"),
+    dim: Optional[int] = typer.Option(None, "--dim"),
+    depth: Optional[int] = typer.Option(None, "--depth"),
+    heads: Optional[int] = typer.Option(None, "--heads"),
+    mlp_ratio: Optional[int] = typer.Option(None, "--mlp-ratio"),
+    batch_size: int = typer.Option(128, "--batch-size"),
+    limit_train: Optional[int] = typer.Option(None, "--limit-train"),
+    threads: int = typer.Option(1, "--threads"),
+    budget_min: float = typer.Option(15.0, "--budget-min", help="per-run budget in minutes"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """Time a few training steps and project one `vit train` run (training, validation, test pass)."""
+    _threads(threads)
+    from otters.data.images import load_images
+    from otters.train.vit import TrainSettings
+    from otters.train.vit_budget import estimate_run
+
+    settings = TrainSettings(epochs=epochs, batch_size=batch_size, limit_train=limit_train,
+                             budget_s=_budget(budget_min))
+    est = estimate_run(load_images(data, data_dir), attention, T, settings, steps, eval_images,
+                       **_geometry(dim, depth, heads, mlp_ratio))
+    if as_json:
+        print(json.dumps(est, sort_keys=True))
+        return
+    wall, cpu = est["projected_wall"], est["projected_cpu"]
+    verdict = "-" if est["within_budget"] is None else ("yes" if est["within_budget"] else "NO")
+    _print_summary([
+        ("step (s, wall / cpu)", f"{est['step_wall_s']:.3f} / {est['step_cpu_s']:.3f}"),
+        ("steps per run", f"{est['steps_per_epoch']} x {est['epochs']}"),
+        ("projected training (min, wall / cpu)", f"{wall['train_s'] / 60:.1f} / {cpu['train_s'] / 60:.1f}"),
+        ("projected val + test (min, wall / cpu)", f"{(wall['val_s'] + wall['test_s']) / 60:.1f} / "
+                                                   f"{(cpu['val_s'] + cpu['test_s']) / 60:.1f}"),
+        ("projected run (min, wall / cpu)", f"{wall['total_s'] / 60:.1f} / {cpu['total_s'] / 60:.1f}"),
+        ("within budget (wall)", verdict),
+    ], f"{data}, attention {attention}, T = {T}, {est['threads']} thread(s), {steps} steps timed")
+
+
+@vit_app.command("table")
+def table_command(
+    summaries: list[Path] = typer.Argument(..., help="summary JSON files of `vit train --json` / --results"),
+) -> None:
+    """Print the ablation table (markdown): mean +- std per attention, A2OS2A vs binary against the seed spread."""
+    from otters.train.vit_ablation import ablation_table, load_summaries
+
+    print(ablation_table(load_summaries(summaries)))
 
 
 @vit_app.command("eval")
@@ -100,14 +186,15 @@ def eval_command(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder of the data set, if not the default"),
     split: str = typer.Option("test", "--split", help="test or val"),
     threads: int = typer.Option(1, "--threads"),
-    table: str = typer.Option("45nm", "--table", help="energy cost table of otters.energy: 45nm, 22nm or a JSON file"),
+    table: Optional[str] = typer.Option(None, "--table", help="an extra otters.energy cost table (JSON file) "
+                                        "besides 45nm and 22nm"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Evaluate a trained ViT checkpoint: accuracy, firing rates, ACs/MACs and energy per image."""
     _threads(threads)
     from otters.data.images import load_images
     from otters.errors import OttersError
-    from otters.train.vit import energy_per_image, evaluate_vit, load_vit
+    from otters.train.vit import ENERGY_TABLES, energy_tables, evaluate_vit, load_vit
 
     import torch
 
@@ -117,7 +204,8 @@ def eval_command(
     images = load_images(meta["data"], data_dir)
     x, y = (images.test_x, images.test_y) if split == "test" else (images.val_x, images.val_y)
     result = evaluate_vit(model, x, y, torch.tensor(meta["mean"]), torch.tensor(meta["std"]), count_ops=True)
-    result["energy_per_image"] = energy_per_image(result["acs_per_image"], result["macs_per_image"], table)
+    tables = ENERGY_TABLES if table in (None, *ENERGY_TABLES) else (*ENERGY_TABLES, table)
+    result["energy_per_image"] = energy_tables(result["acs_per_image"], result["macs_per_image"], tables)
     result.update({"checkpoint": str(checkpoint), "split": split, "attention": meta["config"]["attention"]})
     if as_json:
         print(json.dumps(result, sort_keys=True))
@@ -128,7 +216,7 @@ def eval_command(
         ("MACs / image", f"{result['macs_per_image']:.4g}"),
         ("attention ACs / image", f"{result['attn_acs_per_image']:.4g}"),
         ("attention MACs / image", f"{result['attn_macs_per_image']:.4g}"),
-        (f"energy / image (uJ, {table}, ops only)", f"{result['energy_per_image']['uJ']:.4g}"),
+        *((f"energy / image (uJ, {t}, ops only)", f"{e['uJ']:.4g}") for t, e in result["energy_per_image"].items()),
     ], f"{checkpoint} on {meta['data']} {split}")
 
 

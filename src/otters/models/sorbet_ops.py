@@ -11,45 +11,16 @@ import torch
 from torch import nn
 
 from otters.quant import round_half_up
+from otters.quant.rounding import straight_through
 
 # exp2 terms below 2^-14 are flushed to zero: the remaining terms are multiples of 2^-14 and at
 # most 1, so their float32 sum is exact (order-independent) for up to 1024 keys.
 PT_SOFTMAX_MIN_EXPONENT = -14.0
 
 
-class _CeilSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        return torch.ceil(x)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return grad_output
-
-
-class _Pow2RoundSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        return pow2_round(x)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return grad_output
-
-
-class _Pow2CeilSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        return torch.exp2(torch.ceil(torch.log2(x)))
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return grad_output
-
-
 def ceil_ste(x: torch.Tensor) -> torch.Tensor:
     """ceil(x) forward, identity gradient (straight-through)."""
-    return _CeilSTE.apply(x)
+    return straight_through(torch.ceil, x)
 
 
 def pow2_round(x: torch.Tensor) -> torch.Tensor:
@@ -62,12 +33,16 @@ def pow2_round(x: torch.Tensor) -> torch.Tensor:
 
 def pow2_round_ste(x: torch.Tensor) -> torch.Tensor:
     """:func:`pow2_round` forward, identity gradient (straight-through)."""
-    return _Pow2RoundSTE.apply(x)
+    return straight_through(pow2_round, x)
+
+
+def _pow2_ceil(x: torch.Tensor) -> torch.Tensor:
+    return torch.exp2(torch.ceil(torch.log2(x)))
 
 
 def pow2_ceil_ste(x: torch.Tensor) -> torch.Tensor:
     """2^ceil(log2 x) for x > 0 forward, identity gradient (BSPN's bit-shift divisor)."""
-    return _Pow2CeilSTE.apply(x)
+    return straight_through(_pow2_ceil, x)
 
 
 def pt_softmax(scores: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -43,6 +43,11 @@ class _Heaviside(torch.autograd.Function):
         return grad_out * (x.abs() < 0.5).to(grad_out.dtype), None, None
 
 
+def _check_surrogate(surrogate: str) -> None:
+    if surrogate not in SURROGATES:
+        raise OttersError(f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}")
+
+
 def heaviside(x: torch.Tensor, surrogate: str = "sigmoid", alpha: float = 4.0) -> torch.Tensor:
     """Spike function Theta(x) = 1[x >= 0] with a surrogate gradient.
 
@@ -50,8 +55,7 @@ def heaviside(x: torch.Tensor, surrogate: str = "sigmoid", alpha: float = 4.0) -
     SpikingJelly default, alpha = 4). ``surrogate="rectangle"``: dTheta/dx := 1[|x| < 1/2], the
     straight-through estimator of A2OS2A (CVPR 2025, "Loss & Training", seed 003).
     """
-    if surrogate not in SURROGATES:
-        raise OttersError(f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}")
+    _check_surrogate(surrogate)
     return _Heaviside.apply(x, surrogate, float(alpha))
 
 
@@ -66,8 +70,7 @@ def _multistep(x_seq, kind, tau, v_th, v_reset, surrogate, alpha):
     """The shared integrate / fire / reset loop over the first (time) axis; autograd does the
     backward-through-time (a fused hand-written backward measured no faster on CPU)."""
     _check(x_seq, tau)
-    if surrogate not in SURROGATES:
-        raise OttersError(f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}")
+    _check_surrogate(surrogate)
     v = torch.full_like(x_seq[0], v_reset)
     outputs = []
     for x in x_seq:
@@ -79,8 +82,11 @@ def _multistep(x_seq, kind, tau, v_th, v_reset, surrogate, alpha):
             s = heaviside(h - v_th, surrogate, alpha)
             if kind == "ternary":
                 s = s - heaviside(-h - v_th, surrogate, alpha)
-            fired = s.detach() != 0  # reset path detached (SpikingJelly detach_reset=True)
-            v = h.masked_fill(fired, v_reset)
+            # hard reset, reset path detached (SpikingJelly detach_reset=True): V = H * keep + V_reset (1 - keep),
+            # keep = 1 - |S| in {0, 1}. Same values as masked_fill (up to the sign of a zero), but a product's
+            # backward is ~10x cheaper than masked_fill's on CPU (3.6 vs 43 ms for 3.2 M elements, 1 thread).
+            keep = 1.0 - (s.detach() if kind == "binary" else s.detach().abs())
+            v = h * keep if v_reset == 0.0 else h * keep + v_reset * (1.0 - keep)
         outputs.append(s)
     return torch.stack(outputs)
 
@@ -139,12 +145,11 @@ class LIF(nn.Module):
     def __init__(self, tau: float = 2.0, v_th: float = 1.0, v_reset: float = 0.0,
                  surrogate: str = "sigmoid", alpha: float = 4.0):
         super().__init__()
-        if surrogate not in SURROGATES:
-            raise OttersError(f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}")
+        _check_surrogate(surrogate)
         self.tau, self.v_th, self.v_reset, self.surrogate, self.alpha = tau, v_th, v_reset, surrogate, alpha
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        return lif_multistep(x_seq, self.tau, self.v_th, self.v_reset, self.surrogate, self.alpha)
+        return _multistep(x_seq, self.kind, self.tau, self.v_th, self.v_reset, self.surrogate, self.alpha)
 
     def extra_repr(self) -> str:
         return f"tau={self.tau}, v_th={self.v_th}, surrogate={self.surrogate}"
@@ -154,9 +159,6 @@ class TernaryLIF(LIF):
     """Ternary LIF neuron module: ``forward(x_seq) = ternary_multistep(x_seq, ...)`` ({-1, 0, 1})."""
 
     kind = "ternary"
-
-    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        return ternary_multistep(x_seq, self.tau, self.v_th, self.v_reset, self.surrogate, self.alpha)
 
 
 class ReLUNeuron(nn.Module):

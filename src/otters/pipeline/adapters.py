@@ -6,7 +6,8 @@ so the command printed in the report reproduces the number exactly:
 - :func:`verify_student` = ``otters verify STUDENT`` (``otters.cli.verify_cmd.bert_verify_result``);
 - :func:`measure_energy` = ``otters energy STUDENT --task T`` (``otters.cli.energy_cmd.checkpoint_energy``);
 - :func:`paper_energy_table` = ``otters energy --paper-table`` (``otters.energy.paper_rows``);
-- :func:`robustness_sweep` = ``otters robustness STUDENT`` (``otters.train.robustness.sweep``).
+- :func:`robustness_sweep` = ``otters robustness STUDENT`` (``otters.train.robustness.sweep``);
+- :func:`measure_sparsity` = ``otters sparsity STUDENT --no-metrics`` (``otters.cli.sparsity_cmd.sparsity_result``).
 """
 
 from __future__ import annotations
@@ -58,3 +59,14 @@ def robustness_sweep(students: list[Path], task: str, split: str, levels, kinds,
 
     return sweep([Path(s) for s in students], task, list(levels), int(draws), list(kinds), seed, split, rows,
                  data_dir=data_dir, log=log)
+
+
+def measure_sparsity(student: Path, task: str, split: str, samples: int, max_len: int, seed: int, data_dir=None,
+                     dead_zones: str = "0") -> dict:
+    """Silent-neuron ratios of the student's populations: plain TTFS vs M-TTFS (Matterhorn), on a seeded
+    subset of ``samples`` rows of ``split``, silent levels calibrated on as many ``train`` rows."""
+    from otters.cli.sparsity_cmd import sparsity_result
+
+    return sparsity_result(Path(student), task=task, split=split, calibration_split="train", samples=samples,
+                           calibration_samples=samples, dead_zones=dead_zones, seed=seed, max_len=max_len,
+                           data_dir=data_dir, metrics=False)

@@ -37,9 +37,10 @@ class RunContext:
     def path(self, *parts: str) -> Path:
         return self.run_dir.joinpath(*parts)
 
-    def command(self, *args, **options) -> str:
+    def command(self, *args, glue_env: bool = True, **options) -> str:
         """A shell command line ``otters ARGS --option value ...`` (None options dropped, True = a flag),
-        prefixed with OTTERS_GLUE_DIR when the run reads a GLUE folder (commands without --data-dir)."""
+        prefixed with OTTERS_GLUE_DIR when the run reads a GLUE folder and the command has no --data-dir
+        (``glue_env=False``: the command reads no task data)."""
         words = ["otters", *[str(a) for a in args]]
         for key, value in options.items():
             if value is None or value is False:
@@ -47,6 +48,6 @@ class RunContext:
             flag = "--" + key.replace("_", "-")
             words += [flag] if value is True else [flag, str(value)]
         line = " ".join(shlex.quote(w) for w in words)
-        if self.data_dir is not None and "data_dir" not in options:
+        if glue_env and self.data_dir is not None and "data_dir" not in options:
             line = f"OTTERS_GLUE_DIR={shlex.quote(str(self.data_dir))} {line}"
         return line

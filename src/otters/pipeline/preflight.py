@@ -33,8 +33,8 @@ def check_model(model_dir=None) -> Path:
     try:
         return resolve_model_dir(model_dir)
     except OttersError as exc:
-        if model_dir is None:
-            raise OttersError(f"{exc}; or run: {SETUP}") from None
+        if model_dir is None and "run:" not in str(exc):
+            raise OttersError(f"{exc}; run: {SETUP}") from None
         raise
 
 
@@ -83,10 +83,25 @@ def chromium_path() -> str | None:
     return None
 
 
+def machine() -> dict:
+    """What the run ran on: CPU count, torch threads (as set for the run), torch and Python versions,
+    platform, accelerator, load average at the start (a loaded machine inflates every wall time)."""
+    import platform
+
+    import torch
+
+    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__,
+            "python": platform.python_version(), "platform": platform.platform(terse=True),
+            "processor": platform.machine(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None}
+
+
 def preflight(task: str, data_dir=None, model_dir=None) -> dict:
-    """All checks; returns what they found (recorded in the run's preflight step)."""
+    """All checks; returns what they found and the machine (recorded in the run's preflight step)."""
     check_libraries()
     model = check_model(model_dir)
     data = check_data(task, data_dir)
-    return {**data, "base_model": str(model), "chromium": chromium_path(), "cpu_count": os.cpu_count(),
-            "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None}
+    found = machine()
+    return {**data, "base_model": str(model), "chromium": chromium_path(), "machine": found,
+            "cpu_count": found["cpu_count"], "load_average": found["load_average"]}

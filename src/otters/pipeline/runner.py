@@ -36,13 +36,41 @@ def step_preflight(ctx: RunContext, state: RunState) -> dict:
 
 
 def step_report(ctx: RunContext, state: RunState) -> dict:
-    """report.html (self-contained) and summary.json from everything recorded so far."""
+    """The packed student(s) copied to ``<run>/student`` (``otters.pipeline.export``), then report.html
+    (self-contained) and summary.json from everything recorded so far."""
+    from otters.pipeline.export import export_students
     from otters.report import write_report
 
+    students = export_students(ctx.run_dir, state.result("distill")) if state.done("distill") else {}
     steps = dict(state.steps)
-    steps["report"] = {"wall_s": 0.0, "result": {}}
+    steps["report"] = {"wall_s": 0.0, "result": {"students": students}}
     out = write_report(ctx.run_dir, state.settings, steps)
-    return {"html": out["html"], "json": out["json"], "figures": out["figures"]}
+    check = _browser_check(out)
+    return {"html": out["html"], "json": out["json"], "figures": out["figures"], "students": students,
+            "browser_check": check}
+
+
+def _record_report_time(result: dict, wall: float) -> None:
+    """summary.json is written inside the report step: add that step's own wall time once it is known."""
+    from otters.io import atomic_write_json, read_json
+
+    summary = read_json(result["json"])
+    summary["steps"]["report"] = round(float(wall), 2)
+    summary["total_wall_s"] = float(sum(summary["steps"].values()))
+    atomic_write_json(result["json"], summary)
+
+
+def _browser_check(out: dict) -> dict:
+    """Open the report in headless Chromium when there is one (otters.report.browser) and add the verdict to
+    summary.json (report.html cannot hold the verdict on itself)."""
+    from otters.io import atomic_write_json, read_json
+    from otters.report.browser import check_in_browser
+
+    check = check_in_browser(out["html"], [k for k, v in out["figures"].items() if v])
+    summary = read_json(out["json"])
+    summary["browser_check"] = check
+    atomic_write_json(out["json"], summary)
+    return check
 
 
 STEPS: tuple[tuple[str, str, Callable], ...] = (
@@ -175,6 +203,8 @@ def run_pipeline(ctx: RunContext, state: RunState, console=None, stop_after: str
                 result = state.result(name) | {"eval_split": result["eval_split"]}
                 wall = state.steps[name]["wall_s"]
             state.finish(name, result, wall)
+            if name == "report":
+                _record_report_time(result, wall)
             say(f"{name} done in {wall:.1f} s")
             if name == stop_after:
                 break

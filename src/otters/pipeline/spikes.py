@@ -44,8 +44,8 @@ class RasterActivity(BertActivity):
         super().__init__(column_rows)
         self.steps: dict[str, tuple] = {}
 
-    def population(self, firing, steps, valid, window, layer, fan_out=0):
-        super().population(firing, steps, valid, window, layer, fan_out)
+    def population(self, firing, steps, valid, window, layer, fan_out=0, polarity=None):
+        super().population(firing, steps, valid, window, layer, fan_out, polarity)
         real = steps[valid.expand_as(steps)].reshape(-1).clone()
         self.steps[firing.name] = (real, int(window), layer, int(firing.T))
 

@@ -16,6 +16,7 @@ from otters.io import atomic_write_json
 from otters.pipeline import adapters
 from otters.pipeline.context import RunContext
 from otters.pipeline.state import RunState
+from otters.report.paper import hat_name
 
 
 def _student(state: RunState) -> tuple[str, int]:
@@ -177,24 +178,38 @@ def _teacher_subset(teacher, ctx: RunContext, rows: int) -> dict:
 
 def step_energy(ctx: RunContext, state: RunState) -> dict:
     """Operation audit of the spiking model on real sentences, priced with the 22 nm table (computation +
-    data movement + analog; docs/energy.md, Yan et al. arXiv 2409.08290), beside the analytical table."""
+    data movement + analog; docs/energy.md, Yan et al. arXiv 2409.08290), beside the analytical table;
+    and the silent-neuron ratios of its populations, plain TTFS vs M-TTFS (Matterhorn; ``otters sparsity``)."""
     student, max_len = _student(state)
     p = ctx.profile
     measured = adapters.measure_energy(Path(student), ctx.task, ctx.eval_split, p.energy_sentences, max_len,
                                        p.energy_table)
     paper = adapters.paper_energy_table(p.energy_table)
+    sparsity = adapters.measure_sparsity(Path(student), ctx.task, ctx.eval_split, p.energy_sentences, max_len,
+                                         ctx.seed, ctx.data_dir)
     atomic_write_json(ctx.path("energy.json"), {"measured": measured, "paper_table": paper})
+    atomic_write_json(ctx.path("sparsity.json"), sparsity)
+    o = sparsity["overall"]
     return {"total_mj": measured["total_mj"], "parts": measured["parts"], "by_data": measured["by_data"],
             "audit": measured["audit"], "input": measured["input"], "table": measured["table"],
-            "files": {"energy": "energy.json"},
+            "sparsity": {"samples": sparsity["model"]["samples"], "split": ctx.eval_split,
+                         "calibration_samples": sparsity["model"]["calibration_samples"], "neurons": o["neurons"],
+                         "ttfs": o["ttfs"], "mttfs": o["mttfs"]},
+            "files": {"energy": "energy.json", "sparsity": "sparsity.json"},
             "commands": [
                 {"what": "energy per inference (measured spikes)",
                  "command": ctx.command("energy", student, task=ctx.task, split=ctx.eval_split,
                                         sentences=p.energy_sentences, max_len=max_len, table=p.energy_table)},
-                {"what": "operation audit (per block)",
+                {"what": "operation audit (multiplications and spikes of the spiking path)",
                  "command": ctx.command("audit", student, task=ctx.task, split=ctx.eval_split,
-                                        sentences=p.energy_sentences)},
-                {"what": "analytical energy table beside the paper's", "command": ctx.command("energy", paper_table=True)},
+                                        sentences=p.energy_sentences, max_len=max_len)},
+                {"what": "analytical energy table beside the paper's",
+                 "command": ctx.command("energy", paper_table=True, table=p.energy_table, glue_env=False)},
+                {"what": "silent neurons: plain TTFS vs M-TTFS",
+                 "command": ctx.command("sparsity", student, task=ctx.task, split=ctx.eval_split,
+                                        samples=p.energy_sentences, calibration_samples=p.energy_sentences,
+                                        dead_zones="0", max_len=max_len, seed=ctx.seed, no_metrics=True,
+                                        data_dir=ctx.data_dir)},
             ]}
 
 
@@ -209,14 +224,17 @@ def step_robustness(ctx: RunContext, state: RunState) -> dict:
     result = adapters.robustness_sweep(students, ctx.task, ctx.eval_split, r["levels"], r["kinds"], r["draws"],
                                        r["rows"], ctx.seed, ctx.data_dir, ctx.log)
     atomic_write_json(ctx.path("robustness.json"), result)
-    robustness_plot(result, ctx.path("robustness.png"))
+    roles = {label: hat_name(entry.get("hat")) for label, entry in result["checkpoints"].items()}
+    # the figure names the curves by role (base, HAT2, ...); robustness.json keeps the command's labels
+    named = dict(result, checkpoints={f"{roles[k]} ({k})": v for k, v in result["checkpoints"].items()})
+    robustness_plot(named, ctx.path("robustness.png"))
     levels = ",".join(f"{v:g}" for v in r["levels"])
     return {"metric": result["metric"], "rows": result["rows"], "levels": result["levels"], "kinds": result["kinds"],
             "draws": result["draws"],
-            "checkpoints": {k: {"hat": v["hat"], "qnn": v["qnn"], "nominal": v["nominal"], "exact": v["exact"],
-                                "results": v["results"]} for k, v in result["checkpoints"].items()},
+            "checkpoints": {k: {"hat": v["hat"], "role": roles[k], "qnn": v["qnn"], "nominal": v["nominal"],
+                                "exact": v["exact"], "results": v["results"]} for k, v in result["checkpoints"].items()},
             "files": {"robustness": "robustness.json", "figure": "robustness.png"},
-            "commands": [{"what": "device-variation sweep",
+            "commands": [{"what": "device-variation sweep" + (" (base vs HAT, same chips)" if len(students) > 1 else ""),
                           "command": ctx.command("robustness", *students, task=ctx.task, split=ctx.eval_split,
                                                  levels=levels, kinds=",".join(r["kinds"]), draws=r["draws"],
                                                  rows=r["rows"], seed=ctx.seed, data_dir=ctx.data_dir)}]}

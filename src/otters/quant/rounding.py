@@ -23,42 +23,40 @@ def round_half_up(x):
     return np.floor(np.asarray(x, dtype=np.float64) + 0.5)
 
 
-class _RoundHalfUpSTE(torch.autograd.Function):
-    """Forward floor(x + 1/2) exactly; backward identity (straight-through, Bengio et al. 2013)."""
+class _StraightThrough(torch.autograd.Function):
+    """Forward fn(x, *args) exactly; backward identity for x, no gradient for the other arguments
+    (straight-through, Bengio et al. 2013)."""
 
     @staticmethod
-    def forward(ctx, x):
-        return torch.floor(x + 0.5)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return grad_output
-
-
-class _SignSTE(torch.autograd.Function):
-    """Forward sign(x) with sign(0) := +1; backward identity (straight-through)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+    def forward(ctx, x, fn, *args):
+        ctx.n_extra = len(args)
+        return fn(x, *args)
 
     @staticmethod
     def backward(ctx, grad_output):
-        return grad_output
+        return (grad_output, None) + (None,) * ctx.n_extra
+
+
+def straight_through(fn, x: torch.Tensor, *args) -> torch.Tensor:
+    """fn(x, *args) in the forward pass, d/dx := 1 in the backward pass (straight-through estimator).
+
+    A custom autograd function (not ``x + (fn(x) - x).detach()``), so the forward value is bit for bit
+    fn(x): ``x + (r - x)`` can differ from ``r`` by one float ulp. ``fn`` runs without autograd.
+    """
+    return _StraightThrough.apply(x, fn, *args)
 
 
 def round_half_up_ste(x: torch.Tensor) -> torch.Tensor:
     """floor(x + 1/2) in the forward pass, d/dx := 1 in the backward pass (straight-through).
 
-    A custom autograd function (not ``x + (r - x).detach()``) so the forward value is bit-exactly
-    the rounded integer: ``x + (r - x)`` can differ from ``r`` by one float ulp.
+    Bit-exactly the rounded integer (see :func:`straight_through`).
     """
-    return _RoundHalfUpSTE.apply(x)
+    return straight_through(round_half_up, x)
 
 
 def sign_ste(x: torch.Tensor) -> torch.Tensor:
     """sign(x) in {-1, +1} (sign(0) := +1) forward, identity gradient backward (straight-through)."""
-    return _SignSTE.apply(x)
+    return straight_through(hard_sign, x)
 
 
 def hard_sign(x: torch.Tensor) -> torch.Tensor:

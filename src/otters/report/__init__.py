@@ -5,6 +5,7 @@
 """
 
 from otters.report.build import FIGURE_IDS, write_report
-from otters.report.summary import build_summary, terminal_table
+from otters.report.summary import build_summary, hat_comparison, machine_line, terminal_commands, terminal_table
 
-__all__ = ["FIGURE_IDS", "build_summary", "terminal_table", "write_report"]
+__all__ = ["FIGURE_IDS", "build_summary", "hat_comparison", "machine_line", "terminal_commands", "terminal_table",
+           "write_report"]

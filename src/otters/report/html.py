@@ -10,7 +10,8 @@ import base64
 import html
 from pathlib import Path
 
-from otters.report.paper import ENERGY_ROWS, GLUE_COLUMNS, GLUE_ROWS, paper_column
+from otters.report.paper import (ENERGY_ROWS, GLUE_COLUMNS, GLUE_ROWS, GLUE_SOURCE_LINES, ROBUSTNESS_FACTS,
+                                  ROBUSTNESS_SOURCE_LINES, SOURCE, paper_column)
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1150px;color:#222;padding:0 1em}
@@ -79,11 +80,22 @@ def accuracy_section(s: dict) -> str:
     if not acc:
         return section("accuracy", "Accuracy", '<p class="note">The evaluation step has not run.</p>')
     metric = acc["metric"]
-    rows = [[r["model"], r["n"], *(pct(r["metrics"].get(m)) for m in acc["metric_names"])] for r in acc["rows"]]
-    ours = table(["model", "n", *[f"{m} (%)" for m in acc["metric_names"]]], rows)
+    beside = {p["role"]: p for p in acc.get("paper", [])}
+
+    def paper_cell(model: str) -> str:
+        role = "teacher" if model.startswith("teacher") else "snn" if model.startswith("student SNN") else None
+        p = beside.get(role)
+        if not p or p["score"] is None:
+            return "–"
+        return f"{p['model']}, {p['column']}: {p['score']:g} ({p['source'].split(' (')[0]})"
+
+    rows = [[r["model"], r["n"], *(pct(r["metrics"].get(m)) for m in acc["metric_names"]), paper_cell(r["model"])]
+            for r in acc["rows"]]
+    ours = table(["model", "n", *[f"{m} (%)" for m in acc["metric_names"]], "paper's row beside it (%)"], rows)
     column = paper_column(s["task"])
-    paper_rows = [[name, size, *(fmt(v) for v in vals)] for name, size, vals in GLUE_ROWS]
-    paper = table(["model (paper, GLUE dev)", "size", *GLUE_COLUMNS], paper_rows, left=2)
+    paper_rows = [[name, size, *(fmt(v) for v in vals), f"{SOURCE} line {GLUE_SOURCE_LINES[name]}"]
+                  for name, size, vals in GLUE_ROWS]
+    paper = table(["model (paper, GLUE dev)", "size", *GLUE_COLUMNS, "source"], paper_rows, left=2)
     if column:
         where = (f"Our task {s['task']} is the paper's {column} column; ours is scored on the {acc['split']} split"
                  + (" (GLUE's official dev set)." if acc["split"] == "dev" else
@@ -133,12 +145,42 @@ def energy_section(s: dict, fig: str) -> str:
     body = (f"<p>Measured on {e['input']['sentences']} sentences of the evaluation split (mean "
             f"{e['input']['mean_tokens']:.1f} tokens), whole model per inference, table {esc(e['table'])}. Spiking "
             f"path over those sentences: {fmt(e['audit']['spiking']['mults'])} multiplications, "
-            f"{fmt(e['audit']['spiking']['spikes'])} spikes.</p>{fig}" + table(["part", "µJ per inference"], parts)
+            f"{fmt(e['audit']['spiking']['spikes'])} spikes.</p>{_sparsity(e.get('sparsity'))}{fig}"
+            + table(["part", "µJ per inference"], parts)
             + "<p class=\"meta\">Our analytical model of one BERT-base attention block (128 tokens) beside the paper's "
               "totals (mJ):</p>" + table(["model", "ours (mJ)", "paper (mJ)", "ours/paper", "gain vs BERT"], analytic)
             + "<p class=\"meta\">The paper's table (SST-2, one attention block, 22 nm):</p>"
             + table(["model", "FC (mJ)", "QKV (mJ)", "total (mJ)", "gain"], paper) + commands(e.get("commands")))
     return section("energy", "Energy with measured spikes", body)
+
+
+def _sparsity(sp) -> str:
+    if not sp:
+        return ""
+    return (f"<p>Silent neurons (no spike) over {fmt(sp['neurons'])} neuron evaluations on {sp['samples']} sentences of "
+            f"{esc(sp['split'])}: <b>{100 * sp['ttfs']:.1f} %</b> with plain TTFS, <b>{100 * sp['mttfs']:.1f} %</b> "
+            "with M-TTFS (Matterhorn: the silent state moved to each population's most frequent level, calibrated on "
+            f"{sp['calibration_samples']} training sentences).</p>")
+
+
+def _hat_rows(r: dict) -> str:
+    comps = r.get("hat_comparison") or []
+    if not comps:
+        return ""
+    rows = []
+    for c in comps:
+        b, h = c["base"], c["hat_model"]
+        verdict = {True: "yes", False: "no", None: "n/a: the base loses nothing"}[c["less_than_half"]]
+        rows.append([c["kind"], f"{100 * c['level']:g} %", pct(b["nominal"]), pct(b["at_level"]), pct(b["loss"]),
+                     h.get("role") or h["label"], pct(h["nominal"]), pct(h["at_level"]), pct(h["loss"]), verdict])
+    facts = "; ".join(f[3] for f in ROBUSTNESS_FACTS)
+    lo, hi = ROBUSTNESS_SOURCE_LINES
+    return ("<p>At the largest deviation: each model's loss = its metric on the nominal chip minus its mean over the "
+            "drawn chips; the HAT criterion (issue 7) is met when the HAT model loses less than half of what the base "
+            "loses.</p>"
+            + table(["kind", "deviation", "base nominal", "base at level", "base loss", "HAT model", "HAT nominal",
+                     "HAT at level", "HAT loss", "HAT loss < base loss / 2"], rows, left=1)
+            + f"<p class=\"meta\">The paper (SST-2, {SOURCE} lines {lo}-{hi}): {esc(facts)}.</p>")
 
 
 def robustness_section(s: dict, fig: str) -> str:
@@ -156,10 +198,30 @@ def robustness_section(s: dict, fig: str) -> str:
             rows.append([kind, f"{100 * level:g} %", *cells])
     exact = ", ".join(f"{k}: nominal chip {'bit-exact' if v['exact'] else 'NOT bit-exact'} with the QNN"
                       for k, v in r["checkpoints"].items())
+    names = [f"{r['checkpoints'][k].get('role', k)} ({k})" for k in labels]
     body = (f"<p>{esc(r['metric'])} (%) of the SNN on {r['rows']} rows, {r['draws']} drawn chip(s) per level; "
             f"the same chips for every student. {esc(exact)}.</p>{fig}"
-            + table(["kind", "deviation", *labels], rows, left=2) + commands(r.get("commands")))
+            + table(["kind", "deviation", *names], rows, left=2) + _hat_rows(r) + commands(r.get("commands")))
     return section("robustness", "Robustness to device variation", body)
+
+
+def _machine(m) -> str:
+    from otters.report.summary import machine_line
+
+    return machine_line(m) if isinstance(m, dict) else str(m or "")
+
+
+def student_section(s: dict) -> str:
+    students = s.get("student") or {}
+    if not students:
+        return ""
+    rows = [[name, e["dir"], f"{sum(e['files'].values()) / 2**20:.2f}", (e.get("sha256") or "")[:16]]
+            for name, e in students.items()]
+    body = ("<p>The distilled students, copied to the run directory (safetensors with 1-bit weights stored as bits, "
+            "JSON, tokenizer): <code>otters eval|verify|audit|energy|sparsity|robustness DIR</code> accept them "
+            "directly, in place of the distill*/student paths in the commands.</p>"
+            + table(["student", "directory", "MiB", "sha256 of weights (prefix)"], rows, left=2))
+    return section("student", "The packed student", body)
 
 
 def render(s: dict, figs: dict) -> str:
@@ -178,12 +240,13 @@ def render(s: dict, figs: dict) -> str:
     every = [[c["step"], c["what"], c["command"]] for c in s["commands"]]
     head = (f"<h1>otters run: {esc(s['task'])}, profile {esc(s['profile'])}</h1>"
             f"<p class=\"meta\">run directory {esc(s['run_dir'])}; otters {esc(s['otters_version'])}; "
-            f"seed {s['seed']}; wall time {s['total_wall_s']:.0f} s; machine: {esc(s.get('machine', ''))}</p>")
+            f"seed {s['seed']}; wall time {s['total_wall_s']:.0f} s; machine: {esc(_machine(s.get('machine')))}</p>")
     parts = [head, notes, accuracy_section(s), exactness_section(s),
              section("device", "Device: decay curve, firing instants, stepped threshold", device),
              section("spikes", "Spikes through the layers", spikes),
              energy_section(s, f.get("fig-energy", "")), robustness_section(s, f.get("fig-robustness", "")),
              section("steps", "Steps and wall time (s)", table(["step", "wall s"], steps)),
+             student_section(s),
              section("reproduce", "Commands that reproduce every number", table(["step", "number", "command"], every, left=3))]
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>otters run: {esc(s['task'])} ({esc(s['profile'])})</title><style>{CSS}</style></head><body>"

@@ -18,6 +18,25 @@ GLUE_ROWS = (
     ("Otters", "13.4 MB", (87.67, None, 91.28, None, 68.95, None, None, 83.22)),
 )
 
+# Where each published number is written down: ../shared/reference/PAPERS.md (section 1.4 table rows, lines
+# 64-69; energy table lines 81-85; robustness lines 53-56), itself from Otters (ICLR 2026, arXiv 2509.18968).
+SOURCE = "PAPERS.md"
+GLUE_SOURCE_LINES = {"BERT-base (teacher)": 64, "SpikingBERT": 65, "SpikeLM": 66, "BiT 1-1-1": 67,
+                     "Sorbet (1-bit)": 68, "Otters": 69}
+
+# Our accuracy rows -> the paper's row that plays the same part (teacher: the fine-tuned full-precision BERT;
+# the converted SNN: Otters' spiking model, 1-bit weights and K/V, 4-bit activations, T = 15).
+OUR_ROW_TO_PAPER = {"teacher": "BERT-base (teacher)", "snn": "Otters"}
+
+# Otters Sec. 5 robustness on SST-2 (PAPERS.md lines 53-56): (model, relative deviation of O(t), accuracy %).
+ROBUSTNESS_FACTS = (
+    ("base", 0.05, None, "stable up to ~5 % deviation"),
+    ("base", 0.12, 73.8, "falls to 73.8 % at 12 %"),
+    ("HAT2", 0.20, 80.8, "HAT2 (20 % training noise) holds 80.8 % at 20 % deviation"),
+    ("HAT1", 0.12, None, "HAT1 gains 11.5 points over base at 12 %"),
+)
+ROBUSTNESS_SOURCE_LINES = (53, 56)
+
 # Our task name -> the paper's column of the same task (None: the paper has no such column).
 TASK_COLUMN = {"qqp": "QQP", "mnli": "MNLI-m", "sst2": "SST-2", "qnli": "QNLI", "rte": "RTE", "mrpc": "MRPC",
                "stsb": "STS-B"}
@@ -35,3 +54,35 @@ ENERGY_ROWS = (
 def paper_column(task: str) -> str | None:
     """The paper's GLUE column for ``task`` (rt has none: it is a different movie-review corpus than SST-2)."""
     return TASK_COLUMN.get(task)
+
+
+def paper_score(model: str, column: str | None) -> float | None:
+    """The published score of paper row ``model`` in GLUE column ``column`` (None when not reported)."""
+    if column is None:
+        return None
+    for name, _, values in GLUE_ROWS:
+        if name == model:
+            return values[GLUE_COLUMNS.index(column)]
+    raise KeyError(model)
+
+
+def paper_beside(task: str) -> list[dict]:
+    """The paper's rows set beside ours: for each of our roles (teacher, SNN) the published row, its score
+    in the task's column (rt, having no column, is set beside SST-2, the paper's movie-review task, as a
+    loose reference) and the line of PAPERS.md it is copied from."""
+    column = paper_column(task)
+    shown = column or "SST-2"
+    out = []
+    for role, model in OUR_ROW_TO_PAPER.items():
+        out.append({"role": role, "model": model, "column": shown, "same_task": column is not None,
+                    "score": paper_score(model, shown),
+                    "source": f"{SOURCE} line {GLUE_SOURCE_LINES[model]} (Otters, ICLR 2026, GLUE dev table)"})
+    return out
+
+
+def hat_name(hat) -> str:
+    """The paper's names of the training-noise levels (Otters Sec. 5, PAPERS.md line 54: HAT1 = 10 %,
+    HAT2 = 20 %); "base" without noise, "HAT <h>" for other levels."""
+    if not hat:
+        return "base"
+    return {0.1: "HAT1", 0.2: "HAT2"}.get(round(float(hat), 6), f"HAT {float(hat):g}")

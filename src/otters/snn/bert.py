@@ -22,6 +22,11 @@ ReLU pooler and the float classifier run digitally. Embeddings (binary tables + 
 norms, (PT)softmax and residual adds are the student's own modules (copied), run between windows:
 the "shared digital arithmetic" that, with ``potential_from_accumulator``, makes the logits equal
 the QNN's bit for bit on the nominal device. A drawn chip (``variation``) makes them lossy.
+
+``coding="mttfs"`` (Matterhorn's masked TTFS, ``otters.snn.bert_mttfs``): every population, the
+stored K / V included, gives its silent state to a calibrated level m and fires one spike with a
+polarity; with a dead zone configured (``otters.snn.mttfs.configure_coding``) the logits equal the
+dead-zone QNN's bit for bit.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ from otters.device import PAPER_CURVE, DecayCurve
 from otters.errors import OttersError
 from otters.quant import potential_from_accumulator
 from otters.snn.bert_activity import BertActivity
-from otters.snn.bert_stages import FIRE_MODES, Firing, LinearStage, accumulator_firing, attention_product, value_firing
+from otters.snn.bert_mttfs import PopulationPlan
+from otters.snn.bert_stages import FIRE_MODES, Firing, LinearStage, attention_product
 from otters.snn.tables import DeviceTables, DeviceVariation
 
 
@@ -73,13 +79,13 @@ class SpikingLayer:
     kv_bits: int
 
 
-def _stage(linear, name, index, window, layer, pop_in, out_quant, out_name) -> LinearStage:
+def _stage(plan, linear, name, index, window, layer, pop_in, out_quant, out_name) -> LinearStage:
     codes, scale = linear.weight_codes()
     bias = None if linear.bias is None else linear.bias.detach().to(torch.float32).clone()
     stage = LinearStage(name, index, window, codes.detach().clone(), scale.detach().to(torch.float32).clone(), bias,
                         pop_in, layer=layer)
     if out_quant is not None:
-        stage.out = accumulator_firing(out_quant, out_name, stage.potential, stage.fan_out)
+        stage.out = plan.accumulator(out_quant, out_name, stage.potential, stage.fan_out)
     return stage
 
 
@@ -98,38 +104,50 @@ def _check_student(model) -> tuple[nn.Module, object]:
 
 
 @torch.no_grad()
-def convert(model, curve: DecayCurve | None = None, adc_bits: int = 8) -> "SpikingBert":
+def convert(model, curve: DecayCurve | None = None, adc_bits: int = 8, coding: str | None = None, calibration=None,
+            silent: dict | None = None) -> "SpikingBert":
     """The spiking BERT equivalent to the (calibrated) student ``model`` on the device ``curve``.
 
     Otters Prop. 1: T = 2^n - 1, O(t_k) = (T - k)/T, gamma = w alpha_in T, stepped thresholds
     alpha (T - k), layer-wise windows. Raises OttersError for presets without quantized activations,
     non-ReLU FFNs and uncalibrated quantizers (run one forward on data first).
+
+    ``coding``: "ttfs" or "mttfs" (Matterhorn); default the student's own (``configure_coding`` /
+    ``load_coding``; "ttfs" when never configured). M-TTFS silent levels: ``silent`` {quantizer module
+    name: level}, the student's dead-zone quantizers' own, or the most frequent levels on
+    ``calibration`` (a batch dict or a list of them: training sentences); see
+    :class:`otters.snn.bert_mttfs.PopulationPlan`. A dead zone always converts to M-TTFS populations.
     """
+    from otters.snn.mttfs import model_coding
+
     bert, cfg = _check_student(model)
+    plan = PopulationPlan(model, coding or model_coding(model), calibration, silent)
     layers, index = [], 0
     for i, layer in enumerate(bert.layers):
         a, p = layer.attn, f"layers.{i}"
-        inp = value_firing(a.input_quant, f"{p}.attn.input_quant")
+        inp = plan.value(a.input_quant, f"{p}.attn.input_quant")
         stages = []
         for name, linear, quant in (("query", a.query, a.q_quant), ("key", a.key, a.k_quant), ("value", a.value, a.v_quant)):
-            stages.append(_stage(linear, f"{p}.attn.{name}", index, 0, i, inp.pop, quant, f"{p}.attn.{name[0]}_quant"))
+            stages.append(_stage(plan, linear, f"{p}.attn.{name}", index, 0, i, inp.pop, quant, f"{p}.attn.{name[0]}_quant"))
             index += 1
-        prob = value_firing(a.p_quant, f"{p}.attn.p_quant")
+        prob = plan.value(a.p_quant, f"{p}.attn.p_quant")
         pv_scale = a.v_quant.alpha.detach().to(torch.float32).clone()
-        pv_out = accumulator_firing(a.out_quant, f"{p}.attn.out_quant",
-                                    lambda acc, s=pv_scale, al=prob.pop.alpha: potential_from_accumulator(acc, s, al), None)
-        out = _stage(a.out, f"{p}.attn.out", index, 3, i, pv_out.pop, None, None)
-        ffn_in = value_firing(layer.ffn_in_quant, f"{p}.ffn_in_quant")
-        ffn1 = _stage(layer.ffn1, f"{p}.ffn1", index + 1, 4, i, ffn_in.pop, layer.ffn2_in_quant, f"{p}.ffn2_in_quant")
-        ffn2 = _stage(layer.ffn2, f"{p}.ffn2", index + 2, 5, i, ffn1.out.pop, None, None)
+        pv_out = plan.accumulator(a.out_quant, f"{p}.attn.out_quant",
+                                  lambda acc, s=pv_scale, al=prob.pop.alpha: potential_from_accumulator(acc, s, al), None)
+        out = _stage(plan, a.out, f"{p}.attn.out", index, 3, i, pv_out.pop, None, None)
+        ffn_in = plan.value(layer.ffn_in_quant, f"{p}.ffn_in_quant")
+        ffn1 = _stage(plan, layer.ffn1, f"{p}.ffn1", index + 1, 4, i, ffn_in.pop, layer.ffn2_in_quant, f"{p}.ffn2_in_quant")
+        ffn2 = _stage(plan, layer.ffn2, f"{p}.ffn2", index + 2, 5, i, ffn1.out.pop, None, None)
         index += 3
         layers.append(SpikingLayer(i, inp, *stages, prob, pv_out, out, ffn_in, ffn1, ffn2,
                                    a.qk_weight_scale().clone(), a.heads, _digital(layer.attn_norm),
                                    _digital(layer.ffn_norm), int(cfg.kv_bits)))
-    pooler_in = value_firing(bert.pooler_quant, "pooler_quant")
-    pooler = _stage(bert.pooler, "pooler", index, 0, None, pooler_in.pop, None, None)
-    return SpikingBert(cfg, _digital(bert.embeddings), layers, pooler_in, pooler, bert.pooler_act,
-                       _digital(model.classifier), curve or PAPER_CURVE, adc_bits)
+    pooler_in = plan.value(bert.pooler_quant, "pooler_quant")
+    pooler = _stage(plan, bert.pooler, "pooler", index, 0, None, pooler_in.pop, None, None)
+    net = SpikingBert(cfg, _digital(bert.embeddings), layers, pooler_in, pooler, bert.pooler_act,
+                      _digital(model.classifier), curve or PAPER_CURVE, adc_bits)
+    net.coding = "mttfs" if plan.masked else "ttfs"
+    return net
 
 
 def _digital(module: nn.Module) -> nn.Module:
@@ -155,6 +173,8 @@ class SpikingBert:
     ``fire_mode``: "event" (closed-form firing, fast) or "threshold" (every population compares its
     input with its stepped thresholds, the hardware's operation); both give the same spikes.
     """
+
+    coding = "ttfs"  # "mttfs" when the populations are masked (M-TTFS, with or without a dead zone)
 
     def __init__(self, config, embeddings, layers, pooler_in, pooler, pooler_act, classifier, curve, adc_bits=8):
         self.config, self.embeddings, self.layers = config, embeddings, list(layers)
@@ -219,25 +239,23 @@ class _Run:
         self.attn_bias = (1.0 - self.key_mask.to(dtype)) * torch.finfo(dtype).min  # the QNN's additive mask
 
     def fire(self, firing: Firing, x, window, layer, valid, fan_out=0):
-        steps = firing.steps(x, self.mode)
+        """(steps, polarity) of a population (polarity None under plain TTFS), counted by the activity."""
+        steps, polarity = firing.spikes(x, self.mode)
         if self.activity is not None:
-            self.activity.population(firing, steps, valid, window, layer, fan_out)
-        return steps
+            self.activity.population(firing, steps, valid, window, layer, fan_out, polarity)
+        return steps, polarity
 
-    def linear(self, stage: LinearStage, steps: torch.Tensor, token_mask) -> torch.Tensor:
-        acc = stage.accumulate(steps, self.tables)
+    def linear(self, stage: LinearStage, spikes, token_mask, input_firing) -> torch.Tensor:
+        steps, polarity = spikes
+        acc = stage.accumulate(steps, self.tables, polarity)
         if self.activity is not None:
-            self.activity.linear(stage, steps, token_mask)
+            self.activity.linear(stage, steps, token_mask, polarity)
         if self.records is not None:
-            self.records.append((stage.name, stage.pop_in.decode(steps), None, acc))
+            self.records.append((stage.name, input_firing.decode(steps, polarity), None, acc))
         return acc
 
     def fire_out(self, stage: LinearStage, acc, valid):
-        firing = stage.out
-        steps = firing.steps(acc, self.mode)
-        if self.activity is not None:
-            self.activity.population(firing, steps, valid, stage.window + 1, stage.layer)
-        return steps
+        return self.fire(stage.out, acc, stage.window + 1, stage.layer, valid)
 
     def layer(self, ly: SpikingLayer, h: torch.Tensor) -> torch.Tensor:
         b, length, hidden = h.shape
@@ -245,27 +263,27 @@ class _Run:
         tok = self.mask.bool()
         valid = tok[:, :, None]
         # window 0: the layer input fires; Q, K, V integrate
-        steps = self.fire(ly.input, h, 0, ly.index, valid, 3 * hidden)
-        q_acc, k_acc, v_acc = (self.linear(s, steps, tok) for s in (ly.query, ly.key, ly.value))
+        spikes = self.fire(ly.input, h, 0, ly.index, valid, 3 * hidden)
+        q_acc, k_acc, v_acc = (self.linear(s, spikes, tok, ly.input) for s in (ly.query, ly.key, ly.value))
         # window 1: Q fires into Q.K^T; K and V fire into the PE-local K/V storage
-        q_steps, k_steps, v_steps = (self.fire_out(s, acc, valid) for s, acc in
-                                     ((ly.query, q_acc), (ly.key, k_acc), (ly.value, v_acc)))
+        q_spikes, k_spikes, v_spikes = (self.fire_out(s, acc, valid) for s, acc in
+                                        ((ly.query, q_acc), (ly.key, k_acc), (ly.value, v_acc)))
 
         def heads_of(x):
-            return x.view(b, length, heads, d).transpose(1, 2)
+            return None if x is None else x.view(b, length, heads, d).transpose(1, 2)
 
-        q_steps = heads_of(q_steps)
-        k_levels = heads_of(ly.key.out.pop.decode(k_steps))
-        v_levels = heads_of(ly.value.out.pop.decode(v_steps))
-        q_pop = ly.query.out.pop
-        qk_acc = attention_product(q_steps, q_pop, k_levels, 2 ** max(ly.kv_bits - 1, 0), self.tables)
+        q_steps, q_pol = heads_of(q_spikes[0]), heads_of(q_spikes[1])
+        k_levels = heads_of(ly.key.out.decode(*k_spikes))
+        v_levels = heads_of(ly.value.out.decode(*v_spikes))
+        q_fire = ly.query.out
+        qk_acc = attention_product(q_steps, q_fire.pop, k_levels, 2 ** max(ly.kv_bits - 1, 0), self.tables, q_pol)
         name = f"layers.{ly.index}.attn"
         if self.activity is not None:
-            self.activity.qk(f"{name}.qk", 1, ly.index, q_pop, q_steps, k_levels, self.mask, ly.kv_bits == 1)
+            self.activity.qk(f"{name}.qk", 1, ly.index, q_fire.pop, q_steps, k_levels, self.mask, ly.kv_bits == 1, q_pol)
         if self.records is not None:
-            self.records.append((f"{name}.qk", q_pop.decode(q_steps), k_levels, qk_acc))
+            self.records.append((f"{name}.qk", q_fire.decode(q_steps, q_pol), k_levels, qk_acc))
         # digital: scores read out, (PT)softmax
-        scores = potential_from_accumulator(qk_acc, ly.qk_scale, q_pop.alpha)
+        scores = potential_from_accumulator(qk_acc, ly.qk_scale, q_fire.pop.alpha)
         if self.net.config.softmax == "ptsoftmax":
             from otters.models.sorbet_ops import pt_softmax
 
@@ -274,30 +292,36 @@ class _Run:
             probs = torch.softmax(scores + self.attn_bias, dim=-1)
         # window 2: P fires into P.V
         pair = tok[:, None, :, None] & tok[:, None, None, :]
-        p_steps = self.fire(ly.p, probs, 2, ly.index, pair, d)
+        p_steps, p_pol = self.fire(ly.p, probs, 2, ly.index, pair, d)
         v_t = v_levels.transpose(-1, -2)
-        pv_acc = attention_product(p_steps, ly.p.pop, v_t, 2 ** max(ly.kv_bits - 1, 0), self.tables)
+        pv_acc = attention_product(p_steps, ly.p.pop, v_t, 2 ** max(ly.kv_bits - 1, 0), self.tables, p_pol)
         if self.activity is not None:
-            self.activity.pv(f"{name}.pv", 2, ly.index, ly.p.pop, p_steps, v_levels, self.mask, False, ly.kv_bits == 1)
+            self.activity.pv(f"{name}.pv", 2, ly.index, ly.p.pop, p_steps, v_levels, self.mask, False, ly.kv_bits == 1,
+                             p_pol)
         if self.records is not None:
-            self.records.append((f"{name}.pv", ly.p.pop.decode(p_steps), v_t, pv_acc))
+            self.records.append((f"{name}.pv", ly.p.decode(p_steps, p_pol), v_t, pv_acc))
         # window 3: the PV outputs fire; O integrates, read out
-        ctx_steps = ly.pv_out.steps(pv_acc, self.mode).transpose(1, 2).reshape(b, length, hidden)
+
+        def tokens_of(x):
+            return None if x is None else x.transpose(1, 2).reshape(b, length, hidden)
+
+        ctx_steps, ctx_pol = ly.pv_out.spikes(pv_acc, self.mode)
+        ctx = tokens_of(ctx_steps), tokens_of(ctx_pol)
         if self.activity is not None:
-            self.activity.population(ly.pv_out, ctx_steps, valid, 3, ly.index, hidden)
-        a = ly.out.potential(self.linear(ly.out, ctx_steps, tok))
+            self.activity.population(ly.pv_out, ctx[0], valid, 3, ly.index, hidden, ctx[1])
+        a = ly.out.potential(self.linear(ly.out, ctx, tok, ly.pv_out))
         h1 = _norm(ly.attn_norm, a + h, self.mask)
         # window 4: FFN input fires; FFN1 integrates; window 5: FFN2 input fires; FFN2 integrates
-        steps = self.fire(ly.ffn_in, h1, 4, ly.index, valid, ly.ffn1.fan_out)
-        f_steps = self.fire_out(ly.ffn1, self.linear(ly.ffn1, steps, tok), valid)
-        f = ly.ffn2.potential(self.linear(ly.ffn2, f_steps, tok))
+        spikes = self.fire(ly.ffn_in, h1, 4, ly.index, valid, ly.ffn1.fan_out)
+        f_spikes = self.fire_out(ly.ffn1, self.linear(ly.ffn1, spikes, tok, ly.ffn_in), valid)
+        f = ly.ffn2.potential(self.linear(ly.ffn2, f_spikes, tok, ly.ffn1.out))
         return _norm(ly.ffn_norm, f + h1, self.mask)
 
     def pooler(self, cls: torch.Tensor) -> torch.Tensor:
         net = self.net
         ones = torch.ones(cls.shape[0], dtype=torch.bool)
-        steps = self.fire(net.pooler_in, cls, 0, None, ones[:, None], net.pooler.fan_out)
-        return net.pooler_act(net.pooler.potential(self.linear(net.pooler, steps, ones)))
+        spikes = self.fire(net.pooler_in, cls, 0, None, ones[:, None], net.pooler.fan_out)
+        return net.pooler_act(net.pooler.potential(self.linear(net.pooler, spikes, ones, net.pooler_in)))
 
 
 def iter_batches(input_ids, attention_mask=None, token_type_ids=None, batch_size: int = 32):

@@ -10,6 +10,10 @@ A :class:`BertActivity` is handed to ``SpikingBert.forward(..., activity=...)`` 
   triples a column ADC would convert;
 - per digital block: how many values it processes.
 
+M-TTFS populations (Matterhorn, ``otters.snn.bert_mttfs``) pass their spikes' polarity: a negative
+spike on a +1 synapse is a subtraction (and on a -1 synapse an addition), and the column ADC reads
+each (step, polarity) pair separately (an optical pulse cannot be negative).
+
 Source: Otters (ICLR 2026, arXiv 2509.18968), Prop. 1 and Sec. 4 (energy from spike counts).
 """
 
@@ -37,6 +41,23 @@ class PopulationActivity:
     spikes: int = 0
     compares: int = 0
     step_histogram: list[int] = field(default_factory=list)
+    negative_histogram: list[int] = field(default_factory=list)  # M-TTFS: spikes of the negative sub-population per step
+
+    @property
+    def negative_spikes(self) -> int:
+        return sum(self.negative_histogram)
+
+    def deviation_histogram(self) -> list[int]:
+        """Neurons per signed code d = polarity * (T - k), d = -T..T (index d + T; d = 0: silent). Plain TTFS
+        spikes are all positive, so d is the offset code q - qmin; M-TTFS: d = (q - m) / code_scale."""
+        T = self.T
+        neg = self.negative_histogram or [0] * T
+        out = [0] * (2 * T + 1)
+        for k in range(T):
+            out[T + (T - k)] += self.step_histogram[k] - neg[k]
+            out[T - (T - k)] += neg[k]
+        out[T] = self.neurons - self.spikes
+        return out
 
     def trace(self) -> SpikeTrace:
         """The population as an ``otters.snn.SpikeTrace`` (samples = neurons evaluated / neurons per sample)."""
@@ -108,7 +129,7 @@ class BertActivity:
 
     # -- populations --------------------------------------------------------------------------
     def population(self, firing, steps: torch.Tensor, valid: torch.Tensor, window: int, layer: int | None,
-                   fan_out: int = 0) -> None:
+                   fan_out: int = 0, polarity: torch.Tensor | None = None) -> None:
         """Count a population's firing; ``valid`` broadcasts to ``steps`` (True = a real neuron)."""
         T = firing.T
         valid = valid.expand_as(steps)
@@ -123,43 +144,56 @@ class BertActivity:
         rec.spikes += int(hist[:T].sum())
         rec.compares += int(torch.clamp(real + 1, max=T).sum())
         rec.step_histogram = [a + int(b) for a, b in zip(rec.step_histogram, hist[:T].tolist())]
+        if polarity is not None:
+            neg = real[polarity.expand_as(steps)[valid] < 0]
+            counts = torch.bincount(neg.reshape(-1), minlength=T + 1)[:T].tolist()
+            rec.negative_histogram = [a + int(b) for a, b in zip(rec.negative_histogram or [0] * T, counts)]
 
     # -- stages -------------------------------------------------------------------------------
     def _stage(self, name, kind, window, layer, pop, fan_in, fan_out, readout) -> StageActivity:
         rec = self.stages.get(name)
         if rec is None:
-            rec = StageActivity(name, kind, window, layer, pop.name, pop.T, pop.code_offset != 0, fan_in, fan_out,
+            rec = StageActivity(name, kind, window, layer, pop.name, pop.T, _offset_corrected(pop), fan_in, fan_out,
                                 readout, self.column_rows)
             self.stages[name] = rec
         return rec
 
-    def linear(self, stage, steps: torch.Tensor, token_mask: torch.Tensor) -> None:
-        """A static-weight stage: steps (..., in) on tokens with ``token_mask`` (...)."""
+    def linear(self, stage, steps: torch.Tensor, token_mask: torch.Tensor, polarity: torch.Tensor | None = None) -> None:
+        """A static-weight stage: steps (..., in) on tokens with ``token_mask`` (...); ``polarity`` of M-TTFS spikes."""
         pop = stage.pop_in
         rec = self._stage(stage.name, "linear", stage.window, stage.layer, pop, stage.fan_in, stage.fan_out,
                           stage.out is None)
-        real = steps[token_mask.bool()].reshape(-1, stage.fan_in)
+        keep = token_mask.bool()
+        real = steps[keep].reshape(-1, stage.fan_in)
         fired = real < pop.T
+        negative = None if polarity is None else polarity[keep].reshape(-1, stage.fan_in) < 0
         per_input = fired.sum(dim=0)
         plus = int(per_input @ stage.plus_per_input)
         total = int(per_input.sum())
+        if negative is not None:  # a negative spike adds on a -1 synapse and subtracts on a +1 one
+            neg = (fired & negative).sum(dim=0)
+            plus += int(neg.sum()) * stage.fan_out - 2 * int(neg @ stage.plus_per_input)
         rec.spikes += total
         rec.events_plus += plus
         rec.events_minus += total * stage.fan_out - plus
         rec.outputs += real.shape[0] * stage.fan_out
-        rec.column_active += _active_steps(real, pop.T, self.column_rows) * stage.fan_out
+        rec.column_active += _active_steps(real, pop.T, self.column_rows, negative) * stage.fan_out
 
-    def qk(self, name, window, layer, pop, q_steps, k_levels, token_mask, one_bit: bool) -> None:
+    def qk(self, name, window, layer, pop, q_steps, k_levels, token_mask, one_bit: bool, polarity=None) -> None:
         """Q.K^T: q_steps / k_levels (B, H, L, d); each Q spike drives every real key of its sentence."""
         rec = self._stage(name, "qk", window, layer, pop, q_steps.shape[-1], q_steps.shape[-2], True)
         m = token_mask.bool()[:, None, :, None]
-        fired = ((q_steps < pop.T) & m).sum(dim=2)  # (B, H, d) spikes per channel
+        spiking = (q_steps < pop.T) & m
+        fired = spiking.sum(dim=2)  # (B, H, d) spikes per channel
         n = token_mask.sum(dim=1)
         rec.spikes += int(fired.sum())
         if one_bit:  # selective add / subtract by the stored sign of each real key
             keys = k_levels.masked_fill(~m, 0)
-            rec.events_plus += int((fired * (keys > 0).sum(dim=2)).sum())
-            rec.events_minus += int((fired * (keys < 0).sum(dim=2)).sum())
+            pos_keys, neg_keys = (keys > 0).sum(dim=2), (keys < 0).sum(dim=2)
+            neg = torch.zeros_like(fired) if polarity is None else (spiking & (polarity < 0)).sum(dim=2)
+            pos = fired - neg
+            rec.events_plus += int((pos * pos_keys + neg * neg_keys).sum())
+            rec.events_minus += int((pos * neg_keys + neg * pos_keys).sum())
         else:  # 4-bit K: every event is a multiply-add by the stored level
             rec.events_other += int((fired.sum(dim=(1, 2)) * n).sum())
         heads = q_steps.shape[1]
@@ -167,17 +201,22 @@ class BertActivity:
         rec.outputs += int((n * n).sum()) * heads
         rec.kv_rows += int(n.sum()) * heads
 
-    def pv(self, name, window, layer, pop, p_steps, v_levels, token_mask, readout: bool, one_bit: bool) -> None:
+    def pv(self, name, window, layer, pop, p_steps, v_levels, token_mask, readout: bool, one_bit: bool,
+           polarity=None) -> None:
         """P.V: p_steps (B, H, L, L) (query, key), v_levels (B, H, L, d); each P spike drives d values."""
         d = v_levels.shape[-1]
         rec = self._stage(name, "pv", window, layer, pop, p_steps.shape[-1], d, readout)
         mask = token_mask.bool()
         pair = mask[:, None, :, None] & mask[:, None, None, :]
-        fired = ((p_steps < pop.T) & pair).sum(dim=2)  # (B, H, keys): spikes per key
+        spiking = (p_steps < pop.T) & pair
+        fired = spiking.sum(dim=2)  # (B, H, keys): spikes per key
         rec.spikes += int(fired.sum())
         if one_bit:
-            rec.events_plus += int((fired * (v_levels > 0).sum(dim=-1)).sum())
-            rec.events_minus += int((fired * (v_levels < 0).sum(dim=-1)).sum())
+            pos_v, neg_v = (v_levels > 0).sum(dim=-1), (v_levels < 0).sum(dim=-1)
+            neg = torch.zeros_like(fired) if polarity is None else (spiking & (polarity < 0)).sum(dim=2)
+            pos = fired - neg
+            rec.events_plus += int((pos * pos_v + neg * neg_v).sum())
+            rec.events_minus += int((pos * neg_v + neg * pos_v).sum())
         else:
             rec.events_other += int(fired.sum()) * d
         rec.outputs += int(mask.sum()) * p_steps.shape[1] * d
@@ -197,14 +236,26 @@ class BertActivity:
         return [p.trace() for p in self.populations.values()]
 
 
-def _active_steps(steps: torch.Tensor, T: int, rows: int) -> int:
-    """Sum over tokens and row tiles of the number of distinct steps at which some input spiked."""
+def _offset_corrected(pop) -> bool:
+    """True when a stage needs the digital offset correction of its input code: plain TTFS with a signed
+    offset (code_offset != 0), or M-TTFS with a silent level m != 0 (sum_i m w_ij)."""
+    silent = getattr(pop, "silent", None)
+    if silent is not None:
+        return bool((silent != 0).any())
+    return pop.code_offset != 0
+
+
+def _active_steps(steps: torch.Tensor, T: int, rows: int, negative: torch.Tensor | None = None) -> int:
+    """Sum over tokens and row tiles of the number of distinct steps at which some input spiked
+    (``negative`` given: distinct (step, polarity) pairs, the two sub-populations read separately)."""
     tokens, width = steps.shape
     if tokens == 0:
         return 0
     tiles = math.ceil(width / rows)
+    keys = steps if negative is None else steps + (T + 1) * negative.to(torch.int64)
+    bins = T + 1 if negative is None else 2 * (T + 1)
     padded = torch.full((tokens, tiles * rows), T, dtype=torch.int64)
-    padded[:, :width] = steps
-    present = torch.zeros((tokens, tiles, T + 1), dtype=torch.bool)
+    padded[:, :width] = keys
+    present = torch.zeros((tokens, tiles, bins), dtype=torch.bool)
     present.scatter_(2, padded.reshape(tokens, tiles, rows), True)
-    return int(present[..., :T].sum())
+    return int(present[..., :T].sum()) + (int(present[..., T + 1:2 * T + 1].sum()) if negative is not None else 0)

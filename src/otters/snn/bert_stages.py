@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 
 from otters.quant import potential_from_accumulator
+from otters.snn.mttfs_sim import masked_accumulate, silent_correction
 from otters.snn.populations import FiringPopulation, population_from_quantizer
 from otters.snn.stages import accumulate_spikes
 from otters.snn.tables import DeviceTables
@@ -53,6 +54,14 @@ class Firing:
         if mode == "threshold":
             return self.thresholds.steps(x)
         return self.pop.fire(x if self.potential is None else self.potential(x))
+
+    def spikes(self, x: torch.Tensor, mode: str = "event") -> tuple[torch.Tensor, None]:
+        """(steps, polarity): plain TTFS has one (positive) population, so polarity is None."""
+        return self.steps(x, mode), None
+
+    def decode(self, steps: torch.Tensor, polarity: torch.Tensor | None = None) -> torch.Tensor:
+        """Levels of the spikes (int64)."""
+        return self.pop.decode(steps)
 
 
 def value_firing(quantizer, name: str) -> Firing:
@@ -106,27 +115,41 @@ class LinearStage:
         """V = potential_from_accumulator(acc, scale, alpha_in, bias): the QNN's own float32 map."""
         return potential_from_accumulator(acc, self.scale, self.pop_in.alpha, self.bias)
 
-    def accumulate(self, steps: torch.Tensor, tables: DeviceTables) -> torch.Tensor:
-        """Integer accumulator (levels_in @ codes^T on the nominal chip) from the input spike steps."""
+    def accumulate(self, steps: torch.Tensor, tables: DeviceTables, polarity: torch.Tensor | None = None) -> torch.Tensor:
+        """Integer accumulator (levels_in @ codes^T on the nominal chip) from the input spike steps
+        (and, for an M-TTFS input population, their polarities)."""
         pop = self.pop_in
         readings = tables.lut(pop.T)[steps]  # each spike's ADC reading (silent -> 0)
         factors = tables.variation.synapse_factors(self.index, tuple(self.weight.shape))
+        if polarity is not None:
+            correction = self.__dict__.get("_silent_correction")
+            if correction is None:  # sum_i m w_ij: an integer per output, folded in digitally
+                correction = self.__dict__["_silent_correction"] = silent_correction(self.weight, pop.silent)
+            return masked_accumulate(readings * polarity.to(readings.dtype), self.weight, correction, pop.code_scale,
+                                     tables.resolution(pop.T), factors, max_reading=tables.max_reading(pop.T),
+                                     max_row_abs=float(self.fan_in), max_silent=int(pop.silent.abs().max()))
         return accumulate_spikes(readings, self.weight, self.row_sum, pop.code_scale, pop.code_offset,
                                  tables.resolution(pop.T), factors, max_reading=tables.max_reading(pop.T),
                                  max_row_abs=float(self.fan_in))
 
 
 def attention_product(steps: torch.Tensor, pop: FiringPopulation, weight_levels: torch.Tensor, max_level: int,
-                      tables: DeviceTables) -> torch.Tensor:
+                      tables: DeviceTables, polarity: torch.Tensor | None = None) -> torch.Tensor:
     """Accumulator of Q.K^T or P.V from the input spikes and the stored K / V levels.
 
     ``steps`` (..., rows, in) spike steps of Q (in = head dim) or P (in = keys); ``weight_levels``
     (..., out, in) the stored K levels, or V levels transposed; one device read per input spike,
     then a selective add / subtract (binary K/V) or a multiply-add (4-bit) per synapse.
-    Equals levels_in @ weight_levels^T exactly on the nominal chip.
+    Equals levels_in @ weight_levels^T exactly on the nominal chip. With ``polarity`` (an M-TTFS
+    input) the readings are signed and m * sum_i w_i (one integer per stored key / value row) is added back.
     """
     readings = tables.lut(pop.T)[steps]
     weight = weight_levels.to(torch.float32)
+    if polarity is not None:
+        return masked_accumulate(readings * polarity.to(readings.dtype), weight,
+                                 silent_correction(weight_levels, pop.silent), pop.code_scale,
+                                 tables.resolution(pop.T), max_reading=tables.max_reading(pop.T),
+                                 max_row_abs=float(max_level * weight.shape[-1]), max_silent=int(pop.silent.abs().max()))
     row_sum = weight.sum(dim=-1)  # integers, exact
     return accumulate_spikes(readings, weight, row_sum, pop.code_scale, pop.code_offset, tables.resolution(pop.T),
                              max_reading=tables.max_reading(pop.T), max_row_abs=float(max_level * weight.shape[-1]))

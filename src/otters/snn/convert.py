@@ -124,7 +124,7 @@ def _plan(qnn) -> _Plan:
     )
 
 
-def convert(qnn, curve: DecayCurve | None = None, adc_bits: int = 8, coding: str = "ttfs", calibration=None,
+def convert(qnn, curve: DecayCurve | None = None, adc_bits: int = 8, coding: str | None = None, calibration=None,
             granularity: str = "layer", silent: dict | None = None) -> SpikingNetwork:
     """The spiking network equivalent to ``qnn`` on the device ``curve`` (default: the paper's).
 
@@ -132,10 +132,18 @@ def convert(qnn, curve: DecayCurve | None = None, adc_bits: int = 8, coding: str
     alpha (T - k), layer-wise windows. Raises OttersError naming any module with no exact equivalent.
     ``coding="mttfs"`` (Matterhorn's masked TTFS; silent levels from ``calibration`` inputs per
     ``granularity`` "layer"/"channel", or ``silent``), and any QNN with dead-zone quantizers, go
-    through :func:`otters.snn.mttfs.convert_mttfs`.
+    through :func:`otters.snn.mttfs.convert_mttfs`. ``coding`` None: "ttfs", or a BERT student's own
+    (``configure_coding`` / ``load_coding``).
     """
     from otters.snn.mttfs import _has_dead_zone, convert_mttfs
 
+    if _is_student(qnn):  # the whole spiking BERT (M-TTFS there: otters.snn.bert_mttfs, per-layer silent levels)
+        from otters.snn.bert import convert as convert_bert
+
+        if granularity != "layer":
+            raise OttersError("the spiking BERT takes one silent level per layer (granularity 'layer')")
+        return convert_bert(qnn, PAPER_CURVE if curve is None else curve, adc_bits, coding, calibration, silent)
+    coding = coding or "ttfs"
     if coding != "ttfs" or silent or (not hasattr(qnn, "to_spiking") and _has_dead_zone(qnn)):
         return convert_mttfs(qnn, curve, adc_bits, coding, calibration, granularity, silent)
     return convert_ttfs(qnn, curve, adc_bits)
@@ -144,10 +152,10 @@ def convert(qnn, curve: DecayCurve | None = None, adc_bits: int = 8, coding: str
 def convert_ttfs(qnn, curve: DecayCurve | None = None, adc_bits: int = 8) -> SpikingNetwork:
     """Plain TTFS conversion (Otters, Prop. 1): the offset code gives silence to the lowest level."""
     curve = PAPER_CURVE if curve is None else curve
-    if hasattr(getattr(qnn, "bert", None), "layers") and hasattr(qnn, "classifier"):  # a QBert student
+    if _is_student(qnn):
         from otters.snn.bert import convert as convert_bert
 
-        return convert_bert(qnn, curve, adc_bits)
+        return convert_bert(qnn, curve, adc_bits, "ttfs")
     if hasattr(qnn, "to_spiking") and not isinstance(qnn, (QuantMLP, nn.Sequential)):
         return qnn.to_spiking(curve=curve, adc_bits=adc_bits)
     plan = _plan(qnn)
@@ -165,6 +173,11 @@ def convert_ttfs(qnn, curve: DecayCurve | None = None, adc_bits: int = 8) -> Spi
         stages.append(SpikingLinear(block.name, index, codes, scale.detach().clone(), bias, block.residual, out))
         width = block.linear.out_features
     return SpikingNetwork(encoder, stages, curve, adc_bits, plan.input_name)
+
+
+def _is_student(qnn) -> bool:
+    """A QBert student (converted whole by otters.snn.bert)."""
+    return hasattr(getattr(qnn, "bert", None), "layers") and hasattr(qnn, "classifier")
 
 
 @torch.no_grad()

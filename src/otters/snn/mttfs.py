@@ -8,10 +8,12 @@ Source: Matterhorn (arXiv 2601.22876), M-TTFS and the dead zone, on Otters' TTFS
     apply_dead_zone(qnn, 3); snn = convert(qnn, coding="mttfs")     # the SNN equals the dead-zone QNN
     verify(qnn, snn, x)                                             # bit-exact, both simulators
 
-For models converted stage by stage (the BERT student): :func:`mttfs_accumulator` (the integration
-half of a stage through M-TTFS spikes, for ``SpikingStage.set_accumulator``) and
+The whole spiking BERT with M-TTFS: ``otters.snn.bert.convert(student, coding="mttfs")``
+(``otters.snn.bert_mttfs``). Stage by stage: :func:`mttfs_accumulator` (the integration half of a
+stage through M-TTFS spikes, for ``SpikingStage.set_accumulator``) and
 :func:`otters.snn.populations.masked_population` (the firing half). :func:`configure_coding` sets up
-a student for training with a dead zone (what ``otters distill --coding/--dead-zone`` calls).
+a student for training with a dead zone (what ``otters distill --coding/--dead-zone`` calls);
+:func:`save_coding` / :func:`load_coding` / :func:`load_coded_student` carry it with a checkpoint.
 """
 
 from __future__ import annotations
@@ -218,28 +220,43 @@ def mttfs_accumulator(quantizer, silent=None, curve: DecayCurve | None = None, a
 def configure_coding(model: nn.Module, coding: str = "ttfs", dead_zone: int = 0, silent="zero") -> dict:
     """Set a QNN (QuantMLP or BERT student) up for training/inference with ``coding`` and a dead zone.
 
-    coding "ttfs" + dead_zone 0: nothing to do (plain QNN). "mttfs" + 0: nothing in the QNN either
-    (M-TTFS is lossless; masks are calibrated at conversion). dead_zone k > 0: every firing
-    population (:func:`population_names`) gets a dead zone of half-width k around its silent level:
-    for "mttfs", ``silent`` ("zero" = the level of the value 0, data-free and resume-safe, or a dict
-    from :func:`calibrate_silent_levels`); for "ttfs", qmin. Returns the JSON-ready dead-zone state
-    (save it with :func:`save_coding`).
+    coding "ttfs" + dead_zone 0: nothing to do (plain QNN). "mttfs" + 0 with ``silent`` "zero": nothing
+    in the QNN either (M-TTFS is lossless; masks are calibrated at conversion). dead_zone k > 0: every
+    firing population (:func:`population_names`) gets a dead zone of half-width k around its silent
+    level: for "mttfs", ``silent`` ("zero" = the level of the value 0, data-free and resume-safe, or a
+    dict from :func:`calibrate_silent_levels` / ``otters.snn.bert_mttfs.calibrate_silent``); for
+    "ttfs", qmin. With "mttfs" and a dict, every quantizer it names is given its level, with k = 0 where
+    no dead zone applies (the stored K / V, or k = 0 itself): a dead-zone quantizer with k = 0 is the
+    plain LSQ quantizer carrying its silent level, so :func:`save_coding` records the calibrated mask.
+    The coding is remembered on the model (:func:`model_coding`). Returns the JSON-ready state.
     """
     if coding not in CODINGS:
         raise OttersError(f"coding must be one of {', '.join(CODINGS)}, got {coding!r}")
+    populations = population_names(model)
     if dead_zone:
-        apply_dead_zone(model, dead_zone, "qmin" if coding == "ttfs" else silent, names=population_names(model))
+        apply_dead_zone(model, dead_zone, "qmin" if coding == "ttfs" else silent, names=populations)
+    if coding == "mttfs" and isinstance(silent, dict):
+        rest = [n for n in silent if dead_zone == 0 or n not in populations]
+        if rest:
+            apply_dead_zone(model, 0, silent, names=rest)
+    model.otters_coding = coding
     return {"coding": coding, "dead_zone": int(dead_zone), "quantizers": dead_zone_state(model)}
 
 
-def save_coding(model: nn.Module, directory, coding: str = "mttfs") -> Path:
-    """Write ``coding.json`` beside a checkpoint: coding name and every dead-zone quantizer's k and m."""
+def model_coding(model: nn.Module) -> str:
+    """The coding a model was configured with (:func:`configure_coding`, :func:`load_coding`); "ttfs" otherwise."""
+    return getattr(model, "otters_coding", None) or "ttfs"
+
+
+def save_coding(model: nn.Module, directory, coding: str | None = None) -> Path:
+    """Write ``coding.json`` beside a checkpoint: coding name (default the model's own) and every
+    dead-zone quantizer's k and m (silent levels of M-TTFS included)."""
     from otters.io import atomic_write_json
 
     path = Path(directory) / CODING_FILE
     state = dead_zone_state(model)
     k = max((v["dead_zone"] for v in state.values()), default=0)
-    atomic_write_json(path, {"coding": coding, "dead_zone": k, "quantizers": state})
+    atomic_write_json(path, {"coding": coding or model_coding(model), "dead_zone": k, "quantizers": state})
     return path
 
 
@@ -251,5 +268,19 @@ def load_coding(model: nn.Module, directory) -> dict:
     if not path.is_file():
         return {"coding": "ttfs", "dead_zone": 0, "quantizers": {}}
     data = read_json(path)
+    coding = data.get("coding", "ttfs")
+    if coding not in CODINGS:
+        raise OttersError(f"{path}: unknown coding {coding!r}; expected one of {', '.join(CODINGS)}")
     load_dead_zone_state(model, data.get("quantizers", {}))
+    model.otters_coding = coding
     return data
+
+
+def load_coded_student(directory):
+    """A student checkpoint (``otters.models.load_student``) with its ``coding.json`` applied, if any:
+    what every command that runs a checkpoint loads (a dead-zone student is its dead-zone QNN)."""
+    from otters.models import load_student
+
+    model = load_student(directory)
+    load_coding(model, directory)
+    return model

@@ -7,7 +7,8 @@ For every firing population (:func:`otters.snn.mttfs.population_names`) and over
 neuron count, padded tokens excluded when a mask is given):
 
 - ``ttfs``: P(q = qmin) under the offset code (silent = the lowest level);
-- ``mttfs``: P(q = m), m calibrated (most frequent level, per layer or per channel);
+- ``mttfs``: P(q = m), m calibrated (most frequent level, per layer or per channel), or the model's
+  own m where it carries one (a student configured with ``configure_coding`` / a ``coding.json``);
 - ``dead_zone[k]``: P(q = m) in the dead-zone QNN (levels with |q - m| <= k collapse onto m). It is
   measured by running the QNN with the dead zones applied, so downstream populations see the
   upstream dead zones, as they would in the spiking network. ``metrics[k]``: the optional
@@ -23,7 +24,7 @@ import torch
 
 from otters.coding.mttfs import check_dead_zone
 from otters.errors import OttersError
-from otters.quant.deadzone import apply_dead_zone
+from otters.quant.deadzone import DeadZoneQuantizer, apply_dead_zone
 from otters.snn.mttfs import GRANULARITIES, calibrate_silent_levels, population_names
 from otters.snn.mttfs_stats import record_levels
 
@@ -111,8 +112,11 @@ def sparsity_report(model, batches, forward=None, names=None, dead_zones=(0,), g
 
     calib = list(calibration) if calibration is not None else batches
     source = calib if batch_mask is None else _with_mask(calib, state, batch_mask)
-    silent = calibrate_silent_levels(model, source, granularity, names, calibrate_forward,
-                                     mask_fn=None if batch_mask is None else calibrate_mask)
+    silent = own_silent_levels(model, names)  # a configured (checkpoint) mask is the model's own
+    need = [n for n in names if n not in silent]
+    if need:
+        silent.update(calibrate_silent_levels(model, source, granularity, need, calibrate_forward,
+                                              mask_fn=None if batch_mask is None else calibrate_mask))
     hists = _run(model, batches, forward, names, per_channel, batch_mask)
     pops, metrics = [], {}
     for n in names:
@@ -138,6 +142,17 @@ def sparsity_report(model, batches, forward=None, names=None, dead_zones=(0,), g
         if evaluate is not None:
             metrics[k] = evaluate(variant)
     return SparsityReport(pops, zones, granularity, metrics)
+
+
+def own_silent_levels(model, names) -> dict:
+    """{name: silent level} of the named quantizers that carry one (dead-zone quantizers, k >= 0: set
+    by configure_coding or a checkpoint's coding.json); the SNN fires with exactly these."""
+    out = {}
+    for n in names:
+        q = model.get_submodule(n)
+        if isinstance(q, DeadZoneQuantizer):
+            out[n] = q.silent.detach().cpu().clone()
+    return out
 
 
 def _with_mask(batches, state, batch_mask):

@@ -27,15 +27,9 @@ from otters.errors import OttersError
 
 
 @dataclass(frozen=True)
-class FiringPopulation:
-    """A group of TTFS neurons sharing a step alpha and a stepped threshold.
-
-    Attributes: ``name`` (the QNN quantizer it replaces), ``bits`` (n, T = 2^n - 1), ``alpha``
-    (float32 0-dim), ``qmin``/``qmax`` (level range), ``code_scale``/``code_offset`` (level =
-    code_scale * code + code_offset, code = T - k in [0, T], silent = code 0), ``shift`` (initial
-    potential in units of alpha: 1/2 for rounding quantizers), ``thresholds`` (float32, theta_k for
-    k = 0..T-1 in normalised units, non-increasing), ``sign_mode`` (compare V itself with 0).
-    """
+class _Population:
+    """What both kinds of population share: the leading fields (meanings in :class:`FiringPopulation`),
+    the window length and the normalised potential. Subclasses add ``shift`` and ``sign_mode``."""
 
     name: str
     bits: int
@@ -43,10 +37,6 @@ class FiringPopulation:
     qmin: int
     qmax: int
     code_scale: int
-    code_offset: int
-    shift: float
-    thresholds: torch.Tensor
-    sign_mode: bool = False
 
     @property
     def T(self) -> int:
@@ -59,6 +49,23 @@ class FiringPopulation:
             return potential
         y = potential / self.alpha
         return y + self.shift if self.shift else y
+
+
+@dataclass(frozen=True)
+class FiringPopulation(_Population):
+    """A group of TTFS neurons sharing a step alpha and a stepped threshold.
+
+    Attributes: ``name`` (the QNN quantizer it replaces), ``bits`` (n, T = 2^n - 1), ``alpha``
+    (float32 0-dim), ``qmin``/``qmax`` (level range), ``code_scale``/``code_offset`` (level =
+    code_scale * code + code_offset, code = T - k in [0, T], silent = code 0), ``shift`` (initial
+    potential in units of alpha: 1/2 for rounding quantizers), ``thresholds`` (float32, theta_k for
+    k = 0..T-1 in normalised units, non-increasing), ``sign_mode`` (compare V itself with 0).
+    """
+
+    code_offset: int
+    shift: float
+    thresholds: torch.Tensor
+    sign_mode: bool = False
 
     @property
     def uniform(self) -> bool:
@@ -126,7 +133,7 @@ def population_from_quantizer(quantizer, name: str) -> FiringPopulation:
 
 
 @dataclass(frozen=True)
-class MaskedPopulation:
+class MaskedPopulation(_Population):
     """M-TTFS neurons (Matterhorn, arXiv 2601.22876): silence belongs to the level ``silent`` (m).
 
     Two sub-populations share the neurons' potential: a neuron at level q > m fires once in the
@@ -141,32 +148,14 @@ class MaskedPopulation:
     dead_zone_map(clamp(floor(y), qmin, qmax)) - m, the dead-zone QNN's level minus m, bit for bit.
     """
 
-    name: str
-    bits: int
-    alpha: torch.Tensor
-    qmin: int
-    qmax: int
-    code_scale: int
     shift: float
     silent: torch.Tensor
     dead_zone: int = 0
     sign_mode: bool = False
 
     @property
-    def T(self) -> int:
-        """Steps per window, T = 2^n - 1."""
-        return 2**self.bits - 1
-
-    @property
     def per_channel(self) -> bool:
         return self.silent.dim() == 1
-
-    def normalised(self, potential: torch.Tensor) -> torch.Tensor:
-        """y = V/alpha + shift (the quantizer's own float32 ops); sign mode: y = V."""
-        if self.sign_mode:
-            return potential
-        y = potential / self.alpha
-        return y + self.shift if self.shift else y
 
     def levels(self, potential: torch.Tensor) -> torch.Tensor:
         """The levels the neurons' spikes encode (int64): dead-zone map of clamp(floor(y), qmin, qmax)."""

@@ -11,7 +11,11 @@ potential (config ``hat_noise``; HAT1 = 0.1, HAT2 = 0.2).
 Layout of ``out_dir``: ``distill.json`` (settings and per-stage results), one folder per stage
 (``<i>-<stage>/``: trainer ``checkpoint/``, ``metrics.jsonl``, ``best/`` = packed student with latent
 weights, ``done.json``), and ``student/``: the final packed student (load with
-``otters.models.load_student``).
+``otters.models.load_student``; with its ``coding.json``: ``otters.snn.mttfs.load_coded_student``).
+
+Coding (Matterhorn, ``otters.train.distill_coding``): ``coding`` "mttfs" and/or ``dead_zone`` k give
+the final stage M-TTFS silent levels calibrated on training sentences and the dead zone, trained
+through; ``init`` starts a single stage from a packed student checkpoint instead of the teacher.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from otters.errors import OttersError
 from otters.io import atomic_write_json, read_json
 from otters.train import ddp
 from otters.train.checkpoint import read_jsonl, staging_dir
+from otters.train.distill_coding import (DEFAULT_CALIBRATION_ROWS, calibration_batches, check_coding, coding_prepare,
+                                         init_student, is_coded, save_coding_if_any)
 from otters.train.losses import DistillWeights, distillation_loss
 from otters.train.loop import TrainConfig, Trainer, epoch_seed
 from otters.train.students import (freeze_teacher, hf_model, kd_outputs, resolve_teacher_dir, stage_plan,
@@ -58,6 +64,10 @@ class DistillSettings:
     train_rows: int | None = None
     eval_rows: int | None = None
     weights: DistillWeights = field(default_factory=DistillWeights)
+    coding: str = "ttfs"
+    dead_zone: int = 0
+    init: str | None = None
+    calibration_rows: int = DEFAULT_CALIBRATION_ROWS
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -65,9 +75,14 @@ class DistillSettings:
         return d
 
 
+# Settings added after runs were recorded: a recorded run without them had these values (resume check).
+_LATER_DEFAULTS = {"coding": "ttfs", "dead_zone": 0, "init": None, "calibration_rows": DEFAULT_CALIBRATION_ROWS}
+
+
 def _default_out(s: DistillSettings) -> Path:
     hat = f"-hat{s.hat:g}" if s.hat else ""
-    return Path("runs") / f"distill-{s.task}-{s.preset}{hat}-seed{s.seed}"
+    coded = f"-{s.coding}-dz{s.dead_zone}" if is_coded(s.coding, s.dead_zone) else ""
+    return Path("runs") / f"distill-{s.task}-{s.preset}{hat}{coded}-seed{s.seed}"
 
 
 def _subset(rows, limit: int | None, seed: int):
@@ -144,6 +159,7 @@ def _export_best(stage_dir: Path, record_base: dict):
     def on_best(model, record):
         staged = staging_dir(stage_dir / "best")
         save_student(model, staged, latent=True)
+        save_coding_if_any(model, staged)
         atomic_write_json(staged / STAGE_FILE, {**record_base, "validation": record})
         replace_dir(staged, stage_dir / "best")
 
@@ -151,8 +167,9 @@ def _export_best(stage_dir: Path, record_base: dict):
 
 
 def run_stage(index: int, name: str, model, teacher, spec, train_enc, val_enc, s: DistillSettings, out_dir: Path,
-              resume: bool, info: ddp.DistInfo, device: str, progress: bool, log) -> dict:
-    """Train one stage; returns its summary (also written to ``<stage>/done.json``)."""
+              resume: bool, info: ddp.DistInfo, device: str, progress: bool, log, prepare=None) -> dict:
+    """Train one stage; returns its summary (also written to ``<stage>/done.json``). ``prepare(model,
+    first_batch)`` replaces the first-batch calibration of a fresh stage (a coded stage's set-up)."""
     from otters.data.metrics import main_metric
     from otters.data.tokenize import bucketed_batches, collate
 
@@ -169,7 +186,7 @@ def run_stage(index: int, name: str, model, teacher, spec, train_enc, val_enc, s
         evaluate=lambda m: evaluate_student(m, spec, val_enc),
         main_metric=metric,
         batch_order=lambda epoch: bucketed_batches(lengths, cfg.batch_size, True, epoch_seed(cfg.seed, epoch)),
-        calibrate=_calibrate,
+        calibrate=prepare or _calibrate,
         on_best=_export_best(stage_dir, {"task": spec.name, "preset": s.preset, "stage": name, "index": index}),
         info=info, run_meta={"stage": name, "index": index},
     )
@@ -191,28 +208,46 @@ def run_stage(index: int, name: str, model, teacher, spec, train_enc, val_enc, s
     return summary
 
 
-def distill(task: str, preset: str, teacher=None, *, hat: float = 0.0, stages: str = "staged", out_dir=None,
-            epochs: int = 3, max_steps: int | None = None, seed: int = 0, resume: bool = False,
+def distill(task: str, preset: str | None = None, teacher=None, *, hat: float = 0.0, stages: str = "staged",
+            out_dir=None, epochs: int = 3, max_steps: int | None = None, seed: int = 0, resume: bool = False,
             batch_size: int = 32, lr: float = 5e-5, eval_every: int = 100, max_len: int | None = None,
             train_rows: int | None = None, eval_rows: int | None = None, weights: DistillWeights | None = None,
-            data_dir=None, device: str = "auto", threads: int = 2, progress: bool = True, log=None) -> Path:
+            data_dir=None, device: str = "auto", threads: int = 2, progress: bool = True, log=None,
+            coding: str = "ttfs", dead_zone: int = 0, init=None,
+            calibration_rows: int = DEFAULT_CALIBRATION_ROWS) -> Path:
     """Distil ``preset`` for ``task`` from ``teacher`` (see the module docstring); returns ``out/student``.
 
     Pipeline of Sorbet (ICML 2025) staged distillation with Otters' 1-bit K/V (ICLR 2026): each stage
     minimises L = L_pred + L_hid (+ w L_att) against the previous stage (first: the fine-tuned teacher).
-    Under torchrun every process calls this; rank 0 writes.
+    ``coding`` / ``dead_zone`` (Matterhorn, ``otters.train.distill_coding``) code the final stage;
+    ``init`` (a student checkpoint; single stage, its preset; teacher default: the one it records)
+    fine-tunes that student instead of starting from the teacher. Under torchrun every process calls
+    this; rank 0 writes.
     """
     import torch
 
     from otters.data.tasks import get_task
-    from otters.models import load_student, save_student
+    from otters.models import save_student
+    from otters.snn.mttfs import CODING_FILE, load_coded_student, load_coding
     from otters.train.common import quiet_transformers, replace_dir, set_threads
 
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     spec = get_task(task)
+    init_model = None
+    if init is not None:
+        init_model, init_preset, init_teacher = init_student(init)
+        if preset is not None and preset != init_preset:
+            raise OttersError(f"--init {init} is a {init_preset} student; drop --preset or give {init_preset}")
+        if stages != "single" or hat:
+            raise OttersError("--init fine-tunes one stage of the checkpoint's own preset: use --stages single, no --hat")
+        preset, teacher = init_preset, teacher if teacher is not None else init_teacher
+    preset = preset or "otters-1bitkv"
+    coding, dead_zone = check_coding(coding, dead_zone, preset)
     s = DistillSettings(spec.name, preset, stages, float(hat), epochs, max_steps, batch_size, lr,
                         eval_every=eval_every, max_len=max_len, seed=seed, train_rows=train_rows,
-                        eval_rows=eval_rows, weights=weights or DistillWeights())
+                        eval_rows=eval_rows, weights=weights or DistillWeights(), coding=coding, dead_zone=dead_zone,
+                        init=None if init is None else str(init),
+                        calibration_rows=int(calibration_rows) if coding == "mttfs" else DEFAULT_CALIBRATION_ROWS)
     if not 0.0 <= s.hat <= 1.0:
         raise OttersError(f"--hat is a relative noise std in [0, 1] (0.1 = HAT1, 0.2 = HAT2), got {hat}")
     plan = stage_plan(preset, stages)
@@ -229,7 +264,7 @@ def distill(task: str, preset: str, teacher=None, *, hat: float = 0.0, stages: s
         if not resume:
             raise OttersError(f"{out_dir} already holds a distillation run; pass --resume to continue it or choose a new --out")
         before = read_json(run_file)["settings"]
-        changed = sorted(k for k in settings if before.get(k) != _jsonable(settings[k]))
+        changed = sorted(k for k in settings if before.get(k, _LATER_DEFAULTS.get(k)) != _jsonable(settings[k]))
         if changed:
             raise OttersError(f"--resume with different settings ({', '.join(changed)}); use the same ones or a new --out")
     if info.is_main:
@@ -246,24 +281,33 @@ def distill(task: str, preset: str, teacher=None, *, hat: float = 0.0, stages: s
         stage_dir = out_dir / f"{index}-{name}"
         torch.manual_seed(s.seed + index)  # the fresh parts of a stage's model (classifier, new steps)
         stage_preset = "bert-fp" if name == "fp" else preset
-        # Stage 1 starts from the teacher's weights; later stages from the previous stage's best.
-        student, _ = hf_model(teacher_dir, stage_preset, spec, require_head=False, **overrides, **hat_override)
+        # Stage 1 starts from the teacher's weights (or the --init checkpoint); later stages from the previous best.
+        if init_model is not None:
+            student = init_model
+        else:
+            student, _ = hf_model(teacher_dir, stage_preset, spec, require_head=False, **overrides, **hat_override)
         if previous is not None:
             transfer_weights(previous, student)
             teacher_model = freeze_teacher(copy.deepcopy(previous))
         if overrides:
             student.config.preset = f"{preset}@{name}"
+        prepare = None
+        if index == len(plan) and is_coded(s.coding, s.dead_zone):
+            if (stage_dir / CODING_FILE).is_file():  # a resumed stage keeps the levels it was calibrated with
+                load_coding(student, stage_dir)
+            calib = calibration_batches(train_enc, s.calibration_rows, s.seed + 7) if s.coding == "mttfs" else None
+            prepare = coding_prepare(s.coding, s.dead_zone, calib, stage_dir, info.is_main, _calibrate)
         if (stage_dir / DONE_FILE).is_file():
             summary = read_json(stage_dir / DONE_FILE)
             log(f"stage {index} ({name}) already done; skipping")
         else:
             summary = run_stage(index, name, student, teacher_model, spec, train_enc, val_enc, s, out_dir,
-                                resume, info, device, progress, log)
+                                resume, info, device, progress, log, prepare)
         summaries.append(summary)
         best_dir = stage_dir / "best"
         if not (best_dir / "otters.json").is_file():
             raise OttersError(f"stage {name} produced no best checkpoint in {best_dir}")
-        previous = load_student(best_dir).to("cpu")
+        previous = load_coded_student(best_dir).to("cpu")
         if info.is_main:
             record = read_json(run_file)
             record["stages"] = summaries
@@ -272,6 +316,7 @@ def distill(task: str, preset: str, teacher=None, *, hat: float = 0.0, stages: s
     if info.is_main:
         staged = staging_dir(final)
         save_student(previous, staged, latent=False)
+        save_coding_if_any(previous, staged)
         tokenizer.save_pretrained(str(staged))  # the student reads the same token ids as its teacher
         atomic_write_json(staged / RUN_FILE, {"settings": _jsonable(settings), "stages": summaries})
         replace_dir(staged, final)

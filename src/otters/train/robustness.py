@@ -103,10 +103,12 @@ def predict_logits(model, encoded, batch_size: int = 64) -> np.ndarray:
 
 
 def load_student_checkpoint(path: str | os.PathLike):
-    """(model, tokenizer, max_len, meta) of a distilled student: its ``student/`` dir or the run dir above it."""
+    """(model, tokenizer, max_len, meta) of a distilled student: its ``student/`` dir or the run dir above it.
+    The model carries the checkpoint's ``coding.json`` (M-TTFS silent levels, dead zone): its QNN is the
+    dead-zone QNN and ``otters.snn.bert.convert`` gives its M-TTFS SNN."""
     from transformers import AutoTokenizer
 
-    from otters.models import load_student
+    from otters.snn.mttfs import load_coded_student
 
     path = Path(path)
     if (path / "student" / "otters.json").is_file():
@@ -122,7 +124,7 @@ def load_student_checkpoint(path: str | os.PathLike):
         tokenizer = AutoTokenizer.from_pretrained(str(source), use_fast=True, local_files_only=True)
     except (OSError, ValueError) as exc:
         raise OttersError(f"cannot load the tokenizer of {path} ({str(exc).splitlines()[0]})") from None
-    return load_student(path), tokenizer, int(settings.get("max_len") or 128), meta
+    return load_coded_student(path), tokenizer, int(settings.get("max_len") or 128), meta
 
 
 def sweep(checkpoints, task: str, levels=DEFAULT_LEVELS, draws: int = 3, kinds=KINDS, seed: int = 0,

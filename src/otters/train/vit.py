@@ -1,10 +1,15 @@
 """Training, evaluation, checkpoints and the energy estimate of the spiking ViT.
 
-Recipe: cross-entropy, AdamW (lr 2e-3, weight decay 0.01), batch 128, linear warm-up over the first
-5 % of steps then cosine decay to zero, no augmentation; the model after the last epoch is kept
-(validation accuracy is logged per epoch, the test set is evaluated once at the end).
-Checkpoints: ``model.safetensors`` (state dict) + ``config.json`` (geometry, normalisation, results),
-both written atomically; nothing is pickled.
+Recipe: cross-entropy, AdamW (lr 2e-3, weight decay 0.01), batch 128, 2 epochs, linear warm-up over
+the first 5 % of steps then cosine decay to zero (a one-cycle schedule over the whole run:
+lr(s) = lr * (s + 1) / w for s < w, then lr * 0.5 (1 + cos(pi (s - w) / (S - w)))), no augmentation;
+the model after the last epoch is kept (validation accuracy is logged per epoch, the test set is
+evaluated once at the end, by otters.train.vit_experiment).
+
+Runs resume: with ``run_dir`` the model, optimizer and generators are saved after every epoch
+(otters.train.vit_state) and a later call continues from the last finished epoch, bit for bit.
+Final checkpoints: ``model.safetensors`` (state dict) + ``config.json`` (geometry, normalisation,
+results), both written atomically; nothing is pickled.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,13 +28,18 @@ import torch.nn.functional as F
 from otters.data.images import ImageData
 from otters.errors import OttersError
 from otters.io import atomic_write_json, load_tensors, read_json, save_tensors
-from otters.models.vit import OpStats, SpikingViT, ViTConfig, count_parameters
+from otters.models.vit import OpStats, SpikingViT, ViTConfig
+from otters.train.vit_state import has_state, load_state, run_identity, save_state
+
+ENERGY_TABLES = ("45nm", "22nm")  # otters.energy cost tables every result is priced with
+BUDGET_PROBE_STEPS = 20  # training steps timed before the run's total time is projected
+
 
 @dataclass
 class TrainSettings:
-    """Optimisation settings (see the module docstring for the recipe)."""
+    """Optimisation settings (see the module docstring for the recipe) and the per-run time budget."""
 
-    epochs: int = 3
+    epochs: int = 2
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.01
@@ -36,6 +47,7 @@ class TrainSettings:
     seed: int = 0
     limit_train: int | None = None  # use only the first N training images (quick runs)
     eval_batch_size: int = 256
+    budget_s: float | None = 900.0  # wall seconds per run (training + test pass); None: no check
 
 
 def seed_all(seed: int) -> None:
@@ -79,86 +91,116 @@ def evaluate_vit(model: SpikingViT, images_u8, labels, mean, std, batch_size: in
 
 
 def energy_per_image(acs: float, macs: float, table: str = "45nm") -> dict:
-    """E = ACs * E_AC + MACs * E_MAC per image (fp32 ops), in pJ and uJ, from otters.energy's cost table.
+    """E = ACs * E_AC + MACs * E_MAC per image (fp32 ops), in pJ and uJ, priced by otters.energy.
 
-    At 45 nm E_AC = 0.9 pJ (fp32 add) and E_MAC = 4.6 pJ (3.7 mult + 0.9 add), Horowitz ISSCC 2014;
-    ``table="22nm"`` uses engineer F's scaled table. Synaptic operations only (the usual SNN
-    accounting, PAPERS.md section 4): memory, data movement and neuron updates are not included.
+    E_AC = E_add(fp32), E_MAC = E_mult(fp32) + E_add(fp32) from the named cost table
+    (otters.energy.energy_from_acs_macs): at 45 nm 0.9 and 4.6 pJ (Horowitz, ISSCC 2014); at 22 nm
+    the scaled table of docs/energy.md. Synaptic operations only (the usual SNN accounting,
+    PAPERS.md section 4): memory, data movement and neuron updates are not included.
     """
-    try:
-        from otters.energy import energy_from_acs_macs
+    from otters.energy import energy_from_acs_macs
 
-        e = energy_from_acs_macs(acs, macs, table)
-        e_ac, e_mac = e["e_ac_pj"], e["e_mac_pj"]
-    except OttersError:
-        raise
-    except Exception as exc:  # otters.energy is developed alongside; never lose a finished run to it
-        if table != "45nm":
-            raise OttersError(f"energy table {table!r} unavailable ({exc})") from None
-        e_ac, e_mac, table = 0.9, 4.6, f"45nm built-in (otters.energy failed: {exc})"
-    pj = acs * e_ac + macs * e_mac
-    return {"pJ": pj, "uJ": pj * 1e-6, "e_ac_pJ": e_ac, "e_mac_pJ": e_mac, "table": table}
+    e = energy_from_acs_macs(acs, macs, table)
+    pj = e["total_mj"] * 1e9
+    return {"pJ": pj, "uJ": pj * 1e-6, "e_ac_pJ": e["e_ac_pj"], "e_mac_pJ": e["e_mac_pj"], "table": str(table)}
+
+
+def energy_tables(acs: float, macs: float, tables=ENERGY_TABLES) -> dict:
+    """:func:`energy_per_image` for each cost table: {table: {...}}."""
+    return {str(t): energy_per_image(acs, macs, t) for t in tables}
+
+
+def training_split(data: ImageData, settings: TrainSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training images and labels a run uses (the first ``limit_train`` when set)."""
+    train_x, train_y = data.train_x, data.train_y
+    if settings.limit_train:
+        train_x, train_y = train_x[: settings.limit_train], train_y[: settings.limit_train]
+    return train_x, train_y
 
 
 def train_vit(cfg: ViTConfig, data: ImageData, settings: TrainSettings, progress: bool = False,
-              log=None) -> tuple[SpikingViT, list[dict]]:
-    """Train a SpikingViT on ``data``; returns (model, per-epoch history of loss / val accuracy)."""
+              log=None, run_dir: str | Path | None = None, warn=None) -> tuple[SpikingViT, dict]:
+    """Train a SpikingViT on ``data``; returns (model, info).
+
+    ``info``: ``history`` (per epoch: train loss, validation accuracy, seconds), ``train_wall_s`` /
+    ``train_cpu_s`` (summed over sessions, killed partial epochs excluded), ``sessions``,
+    ``resumed_from_epoch``, ``projected_train_s``. With ``run_dir`` the state is saved after every
+    epoch and an existing state of the same run is continued (another run's: OttersError).
+    ``log(entry)`` is called after each epoch's state is on disk; ``warn(text)`` when the projected
+    training time exceeds ``settings.budget_s``.
+    """
     if settings.epochs < 1 or settings.batch_size < 1:
         raise OttersError("epochs and batch size must be >= 1")
     seed_all(settings.seed)
     model = SpikingViT(cfg)
     mean, std = data.channel_stats()
-    train_x, train_y = data.train_x, data.train_y
-    if settings.limit_train:
-        train_x, train_y = train_x[: settings.limit_train], train_y[: settings.limit_train]
+    train_x, train_y = training_split(data, settings)
     n = len(train_y)
     steps_per_epoch = math.ceil(n / settings.batch_size)
     total = steps_per_epoch * settings.epochs
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, total, settings.warmup_frac))
     generator = torch.Generator().manual_seed(settings.seed)
-    history = []
-    bar = None
+    identity = run_identity(data.summary(), cfg.to_dict(), asdict(settings))
+    info = {"history": [], "epochs_done": 0, "step": 0, "train_wall_s": 0.0, "train_cpu_s": 0.0, "sessions": 0}
+    if run_dir is not None and has_state(Path(run_dir)):
+        saved = load_state(Path(run_dir), model, optimizer, generator, identity)
+        info.update({k: saved[k] for k in info})
+    info["sessions"] += 1
+    info["resumed_from_epoch"] = info["epochs_done"]
+    info["projected_train_s"] = None
+    step = info["step"]
     if progress:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from otters.train.common import progress as progress_bar
 
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                       TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
-        bar.start()
-        task = bar.add_task(f"{cfg.attention} seed {settings.seed}", total=total)
-    try:
-        for epoch in range(settings.epochs):
+        bar = progress_bar(total, f"{cfg.attention} seed {settings.seed}", done=step)
+    else:
+        bar = nullcontext(lambda n=1, note="": None)
+    session_wall, session_steps = time.perf_counter(), 0
+    with bar as advance:
+        for epoch in range(info["epochs_done"], settings.epochs):
             model.train()
             order = torch.randperm(n, generator=generator)
-            loss_sum, seen, start_time = 0.0, 0, time.time()
+            loss_sum, seen = 0.0, 0
+            wall0, cpu0 = time.perf_counter(), time.process_time()
             for start in range(0, n, settings.batch_size):
+                for group in optimizer.param_groups:  # = LambdaLR(lr_factor): lr * factor(step)
+                    group["lr"] = settings.lr * lr_factor(step, total, settings.warmup_frac)
                 idx = order[start : start + settings.batch_size]
-                x = normalise(train_x[idx], mean, std)
-                loss = F.cross_entropy(model(x), train_y[idx])
+                loss = F.cross_entropy(model(normalise(train_x[idx], mean, std)), train_y[idx])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                scheduler.step()
+                step += 1
+                session_steps += 1
                 loss_sum += float(loss.detach()) * len(idx)
                 seen += len(idx)
-                if bar is not None:
-                    bar.update(task, advance=1, description=f"{cfg.attention} seed {settings.seed} "
-                                                            f"epoch {epoch + 1} loss {loss_sum / seen:.3f}")
+                advance(1, f"epoch {epoch + 1} loss {loss_sum / seen:.3f}")
+                if session_steps == min(BUDGET_PROBE_STEPS, total) and info["projected_train_s"] is None:
+                    per_step = (time.perf_counter() - session_wall) / session_steps
+                    info["projected_train_s"] = info["train_wall_s"] + per_step * (total - step + session_steps)
+                    if settings.budget_s and info["projected_train_s"] > settings.budget_s and warn is not None:
+                        warn(f"{cfg.attention} seed {settings.seed}: {per_step:.2f} s per step projects "
+                             f"{info['projected_train_s'] / 60:.1f} min of training, over the "
+                             f"{settings.budget_s / 60:.1f} min budget")
             val = evaluate_vit(model, data.val_x, data.val_y, mean, std, settings.eval_batch_size)
+            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+            info["train_wall_s"] += wall
+            info["train_cpu_s"] += cpu
             entry = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "val_accuracy": val["accuracy"],
-                     "epoch_seconds": time.time() - start_time}
-            history.append(entry)
+                     "epoch_seconds": wall, "epoch_cpu_seconds": cpu}
+            info["history"].append(entry)
+            info["epochs_done"], info["step"] = epoch + 1, step
+            if run_dir is not None:
+                state = {k: info[k] for k in ("history", "epochs_done", "step", "train_wall_s", "train_cpu_s",
+                                              "sessions")}
+                save_state(Path(run_dir), model, optimizer, generator, {"identity": identity, **state})
             if log is not None:
                 log(entry)
-    finally:
-        if bar is not None:
-            bar.stop()
-    return model, history
+    return model.eval(), info
 
 
 def save_vit(directory: str | Path, model: SpikingViT, data: ImageData, extra: dict | None = None) -> Path:
-    """Write ``model.safetensors`` + ``config.json`` (atomic each) into ``directory``."""
+    """Write ``model.safetensors`` + ``config.json`` (atomic each; config.json last) into ``directory``."""
     directory = Path(directory)
     mean, std = data.channel_stats()
     save_tensors(directory / "model.safetensors", model.state_dict(), metadata={"format": "otters-vit"})
@@ -196,43 +238,3 @@ def default_config(data: ImageData, attention: str = "seed", T: int = 4, **overr
         if value is not None:
             setattr(cfg, key, value)
     return cfg.validate()
-
-
-def run_experiment(data: ImageData, attention: str, T: int, settings: TrainSettings, seeds: list[int],
-                   out: str | Path | None = None, progress: bool = False, log=None, **geometry) -> dict:
-    """Train one model per seed, evaluate on the test set (accuracy, ACs, MACs, firing rates,
-    energy per image) and summarise mean +- std over seeds; checkpoints go to out/seed<k>/ and the
-    summary to out/results.json when ``out`` is given."""
-    if not seeds:
-        raise OttersError("give at least one seed")
-    runs = []
-    for seed in seeds:
-        cfg = default_config(data, attention, T, **geometry)
-        run_settings = TrainSettings(**{**asdict(settings), "seed": seed})
-        t0 = time.time()
-        model, history = train_vit(cfg, data, run_settings, progress=progress, log=log)
-        train_seconds = time.time() - t0
-        mean, std = data.channel_stats()
-        test = evaluate_vit(model, data.test_x, data.test_y, mean, std, settings.eval_batch_size, count_ops=True)
-        run = {"seed": seed, "train_seconds": train_seconds, "history": history,
-               "test_accuracy": test["accuracy"], "ops": {k: v for k, v in test.items() if k != "accuracy"},
-               "energy_per_image": energy_per_image(test["acs_per_image"], test["macs_per_image"]),
-               "parameters": count_parameters(model)}
-        runs.append(run)
-        if out is not None:
-            save_vit(Path(out) / f"seed{seed}", model, data, {"settings": asdict(run_settings), "result": run})
-    accs = np.array([r["test_accuracy"] for r in runs])
-    summary = {
-        "data": data.summary(), "attention": attention, "T": T, "config": cfg.to_dict(),
-        "settings": asdict(settings), "seeds": list(seeds),
-        "test_accuracy_mean": float(accs.mean()), "test_accuracy_std": float(accs.std(ddof=1)) if len(accs) > 1 else 0.0,
-        "energy_note": "synaptic operations only: ACs x E_AC + MACs x E_MAC, otters.energy 45nm table (0.9 / 4.6 pJ, Horowitz 2014)",
-        "runs": runs,
-    }
-    for key in ("acs_per_image", "macs_per_image", "attn_acs_per_image", "attn_macs_per_image"):
-        summary[f"{key}_mean"] = float(np.mean([r["ops"][key] for r in runs]))
-    summary["energy_uJ_mean"] = float(np.mean([r["energy_per_image"]["uJ"] for r in runs]))
-    summary["train_seconds_mean"] = float(np.mean([r["train_seconds"] for r in runs]))
-    if out is not None:
-        atomic_write_json(Path(out) / "results.json", summary)
-    return summary
