@@ -10,8 +10,8 @@ import base64
 import html
 from pathlib import Path
 
-from otters.report.paper import (ENERGY_ROWS, GLUE_COLUMNS, GLUE_ROWS, GLUE_SOURCE_LINES, ROBUSTNESS_FACTS,
-                                  ROBUSTNESS_SOURCE_LINES, SOURCE, paper_column)
+from otters.report.paper import (ENERGY_ROWS, ENERGY_SOURCE_LINES, GLUE_COLUMNS, GLUE_ROWS, GLUE_SOURCE_LINES,
+                                  ROBUSTNESS_FACTS, ROBUSTNESS_SOURCE_LINES, SOURCE, paper_column)
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1150px;color:#222;padding:0 1em}
@@ -87,7 +87,8 @@ def accuracy_section(s: dict) -> str:
         p = beside.get(role)
         if not p or p["score"] is None:
             return "–"
-        return f"{p['model']}, {p['column']}: {p['score']:g} ({p['source'].split(' (')[0]})"
+        other = "" if p["same_task"] else "; another task, a loose reference"
+        return f"{p['model']}, {p['column']}: {p['score']:g} ({p['source'].split(' (')[0]}{other})"
 
     rows = [[r["model"], r["n"], *(pct(r["metrics"].get(m)) for m in acc["metric_names"]), paper_cell(r["model"])]
             for r in acc["rows"]]
@@ -149,7 +150,8 @@ def energy_section(s: dict, fig: str) -> str:
             + table(["part", "µJ per inference"], parts)
             + "<p class=\"meta\">Our analytical model of one BERT-base attention block (128 tokens) beside the paper's "
               "totals (mJ):</p>" + table(["model", "ours (mJ)", "paper (mJ)", "ours/paper", "gain vs BERT"], analytic)
-            + "<p class=\"meta\">The paper's table (SST-2, one attention block, 22 nm):</p>"
+            + f"<p class=\"meta\">The paper's table (SST-2, one attention block, 22 nm; {SOURCE} lines "
+              f"{ENERGY_SOURCE_LINES[0]}-{ENERGY_SOURCE_LINES[1]}):</p>"
             + table(["model", "FC (mJ)", "QKV (mJ)", "total (mJ)", "gain"], paper) + commands(e.get("commands")))
     return section("energy", "Energy with measured spikes", body)
 
@@ -236,7 +238,8 @@ def render(s: dict, figs: dict) -> str:
     device = (table(["device", "value"], device_rows) + f.get("fig-device-schedule", "") + f.get("fig-device-fit", "")
               + commands(d.get("commands")))
     spikes = f.get("fig-raster", "") + f.get("fig-spike-hist", "")
-    steps = [[name, fmt(w, 4)] for name, w in s["steps"].items()] + [["total", fmt(s["total_wall_s"], 4)]]
+    steps = [[name, "written with this page: see summary.json" if name == "report" and not w else fmt(w, 4)]
+             for name, w in s["steps"].items()] + [["total", fmt(s["total_wall_s"], 4)]]
     every = [[c["step"], c["what"], c["command"]] for c in s["commands"]]
     head = (f"<h1>otters run: {esc(s['task'])}, profile {esc(s['profile'])}</h1>"
             f"<p class=\"meta\">run directory {esc(s['run_dir'])}; otters {esc(s['otters_version'])}; "

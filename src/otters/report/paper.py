@@ -36,6 +36,7 @@ ROBUSTNESS_FACTS = (
     ("HAT1", 0.12, None, "HAT1 gains 11.5 points over base at 12 %"),
 )
 ROBUSTNESS_SOURCE_LINES = (53, 56)
+ENERGY_SOURCE_LINES = (81, 85)
 
 # Our task name -> the paper's column of the same task (None: the paper has no such column).
 TASK_COLUMN = {"qqp": "QQP", "mnli": "MNLI-m", "sst2": "SST-2", "qnli": "QNLI", "rte": "RTE", "mrpc": "MRPC",

@@ -158,7 +158,8 @@ def terminal_table(summary: dict):
         for row in acc["rows"]:
             role = "teacher" if row["model"].startswith("teacher") else "snn" if row["model"].startswith("student SNN") else None
             p = paper.get(role)
-            beside = f"{p['model']} {p['column']}: {p['score']:g} %" if p and p["score"] is not None else ""
+            beside = (f"{p['model']} {p['column']}: {p['score']:g} %" + ("" if p["same_task"] else " (other task)")
+                      if p and p["score"] is not None else "")
             t.add_row(f"{row['model']} {acc['metric']} ({acc['split']}, n={row['n']})",
                       f"{100 * row['metrics'][acc['metric']]:.2f} %", beside)
     ex = summary.get("exactness")
