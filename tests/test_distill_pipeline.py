@@ -1,7 +1,6 @@
 """End-to-end distillation on a tiny teacher and a tiny task: stages, resume after a kill, CLI, robustness."""
 
 import json
-import random
 
 import numpy as np
 import pytest
@@ -12,33 +11,15 @@ from otters.io import load_tensors
 from otters.models import load_student
 from otters.train import loop
 from otters.train.distill import distill
+from tiny_task import make_tiny_task
 
 torch.set_num_threads(1)
-WORDS = "good bad great awful fine boring fun dull film movie plot actor scene story".split()
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A tiny word-level BERT teacher (random, 2 layers, hidden 16) and a 120-row SST-2 folder."""
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
-
-    root = tmp_path_factory.mktemp("tiny")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
-    (root / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    teacher = root / "teacher"
-    BertTokenizerFast(vocab_file=str(root / "vocab.txt")).save_pretrained(str(teacher))
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=32, max_position_embeddings=32, num_labels=2)
-    BertForSequenceClassification(cfg).save_pretrained(str(teacher), safe_serialization=True)
-    rng = random.Random(0)
-    lines = ["sentence\tlabel"]
-    for _ in range(120):
-        s = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 10)))
-        lines.append(f"{s}\t{int('good' in s or 'great' in s)}")
-    (root / "glue" / "SST-2").mkdir(parents=True)
-    (root / "glue" / "SST-2" / "train.tsv").write_text("\n".join(lines) + "\n")
-    return {"teacher": teacher, "glue": root / "glue"}
+    return make_tiny_task(tmp_path_factory.mktemp("tiny"))
 
 
 def _run(tiny, out, **kw):
