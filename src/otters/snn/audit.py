@@ -149,7 +149,7 @@ def audit_activity(snn, activity: BertActivity, settings: AuditSettings | None =
                           f"audit asks for {settings.column_rows}; measure with BertActivity(column_rows=...)")
     from otters.snn.audit_rules import digital_rows, population_row, stage_row
 
-    firings = _firings(snn)
+    firings = firing_populations(snn)
     max_keys = max(activity.lengths, default=1)
     rows: list[AuditRow] = [digital_rows(snn, activity, "embeddings")]
     for layer in range(len(snn.layers)):
@@ -173,7 +173,8 @@ def audit_activity(snn, activity: BertActivity, settings: AuditSettings | None =
     return Audit(rows, settings, activity.sentences, activity.tokens, model)
 
 
-def _firings(snn) -> dict:
+def firing_populations(snn) -> dict:
+    """Every firing population of a SpikingBert by name (pooler input, then per layer input, Q, K, V, P, PV, FFN)."""
     out = {snn.pooler_in.name: snn.pooler_in}
     for ly in snn.layers:
         for f in (ly.input, ly.query.out, ly.key.out, ly.value.out, ly.p, ly.pv_out, ly.ffn_in, ly.ffn1.out):

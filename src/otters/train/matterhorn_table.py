@@ -44,8 +44,9 @@ def firing_stats(activity, snn, centred: bool):
     offset code d = q - qmin at level qmin + d.
     """
     from otters.energy import FiringStats
+    from otters.snn.audit import firing_populations
 
-    firings = _firings(snn)
+    firings = firing_populations(snn)
     totals: dict[str, np.ndarray] = {}
     for p in activity.populations.values():
         if p.name.endswith((".k_quant", ".v_quant")):
@@ -70,14 +71,6 @@ def firing_stats(activity, snn, centred: bool):
         totals[key] = totals.get(key, 0) + counts
     return FiringStats.default().updated({k: {"qmin": -8 if k == "signed4" else 0, "histogram": v.tolist()}
                                           for k, v in totals.items()})
-
-
-def _firings(snn) -> dict:
-    out = {snn.pooler_in.name: snn.pooler_in}
-    for ly in snn.layers:
-        for f in (ly.input, ly.query.out, ly.key.out, ly.value.out, ly.p, ly.pv_out, ly.ffn_in, ly.ffn1.out):
-            out[f.name] = f
-    return out
 
 
 def run_snn(model, snn, encoded, batch_size: int = 32):
