@@ -30,7 +30,7 @@ from otters.quant import LSQQuantizer
 from otters.quant.deadzone import DeadZoneQuantizer, apply_dead_zone, dead_zone_state, load_dead_zone_state
 from otters.snn.mttfs_sim import masked_accumulate, silent_correction, simulate_event_masked, simulate_tick_masked
 from otters.snn.mttfs_stats import record_levels
-from otters.snn.network import SIMULATORS, SpikingNetwork
+from otters.snn.network import SpikingNetwork
 from otters.snn.populations import MaskedPopulation, masked_population
 from otters.snn.tables import DeviceTables, DeviceVariation
 
@@ -53,13 +53,7 @@ class MaskedSpikingNetwork(SpikingNetwork):
 
     def run(self, x, simulator: str = "event", variation: DeviceVariation | None = None, dt: float | None = None):
         """Simulate one inference per sample of x (..., in_features): ``event`` (closed form) or ``tick`` (reference)."""
-        if simulator not in SIMULATORS:
-            raise OttersError(f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}")
-        x = torch.as_tensor(x, dtype=torch.float32)
-        if x.dim() < 1 or x.shape[-1] != self.in_features:
-            raise OttersError(f"inputs must have {self.in_features} features in the last dim, got shape {tuple(x.shape)}")
-        if not bool(torch.isfinite(x).all()):
-            raise OttersError("inputs contain NaN or inf; clean the data first")
+        x = self._checked_inputs(x, simulator)
         tables = self.tables(variation, dt)
         simulate = simulate_event_masked if simulator == "event" else simulate_tick_masked
         return simulate(self, x, tables)

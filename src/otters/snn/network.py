@@ -55,6 +55,17 @@ class SpikingNetwork:
             return self._nominal_tables
         return DeviceTables(self.curve, self.adc_bits, variation, dt)
 
+    def _checked_inputs(self, x, simulator: str) -> torch.Tensor:
+        """x as a float32 tensor, after checking the simulator name, the feature width and finiteness."""
+        if simulator not in SIMULATORS:
+            raise OttersError(f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}")
+        x = torch.as_tensor(x, dtype=torch.float32)
+        if x.dim() < 1 or x.shape[-1] != self.in_features:
+            raise OttersError(f"inputs must have {self.in_features} features in the last dim, got shape {tuple(x.shape)}")
+        if not bool(torch.isfinite(x).all()):
+            raise OttersError("inputs contain NaN or inf; clean the data first")
+        return x
+
     def run(
         self,
         x,
@@ -67,13 +78,7 @@ class SpikingNetwork:
         ``variation``: a drawn chip (lossy on purpose); ``dt``: clock period of the tick reference
         (default: the coarsest one that separates the fire instants).
         """
-        if simulator not in SIMULATORS:
-            raise OttersError(f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}")
-        x = torch.as_tensor(x, dtype=torch.float32)
-        if x.dim() < 1 or x.shape[-1] != self.in_features:
-            raise OttersError(f"inputs must have {self.in_features} features in the last dim, got shape {tuple(x.shape)}")
-        if not bool(torch.isfinite(x).all()):
-            raise OttersError("inputs contain NaN or inf; clean the data first")
+        x = self._checked_inputs(x, simulator)
         tables = self.tables(variation, dt)
         if simulator == "event":
             from otters.snn.event_sim import simulate_event
