@@ -35,7 +35,7 @@ from torch import nn
 
 from otters.errors import OttersError
 from otters.quant.deadzone import DeadZoneQuantizer
-from otters.snn.bert_stages import accumulator_firing, value_firing
+from otters.snn.bert_stages import PopulationView, accumulator_firing, value_firing
 from otters.snn.populations import FiringPopulation, MaskedPopulation, masked_population, population_from_quantizer
 from otters.snn.thresholds import StepThresholds, accumulator_thresholds, value_thresholds
 
@@ -43,7 +43,7 @@ CODINGS = ("ttfs", "mttfs")
 
 
 @dataclass(eq=False)
-class MaskedFiring:
+class MaskedFiring(PopulationView):
     """An M-TTFS population of the spiking BERT and how it fires (the :class:`Firing` interface).
 
     ``pop``: the :class:`MaskedPopulation` (silent level m, dead zone, polarity); ``base``: the plain
@@ -56,14 +56,6 @@ class MaskedFiring:
     base: FiringPopulation
     thresholds: StepThresholds
     potential: Callable[[torch.Tensor], torch.Tensor] | None = None
-
-    @property
-    def name(self) -> str:
-        return self.pop.name
-
-    @property
-    def T(self) -> int:
-        return self.pop.T
 
     def threshold_sets(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(theta+, theta-) of shape (T,) or (channels, T), indexed by c - 1 for c = 1..T (+inf / -inf

@@ -26,8 +26,20 @@ from otters.snn.thresholds import StepThresholds, accumulator_thresholds, value_
 FIRE_MODES = ("event", "threshold")
 
 
+class PopulationView:
+    """``name`` and ``T`` of the wrapped population ``self.pop`` (shared by the firing records)."""
+
+    @property
+    def name(self) -> str:
+        return self.pop.name
+
+    @property
+    def T(self) -> int:
+        return self.pop.T
+
+
 @dataclass(eq=False)
-class Firing:
+class Firing(PopulationView):
     """A TTFS population and how it fires.
 
     ``domain`` "value": its initial potential is a float from a digital block (the stage input h,
@@ -40,14 +52,6 @@ class Firing:
     pop: FiringPopulation
     thresholds: StepThresholds
     potential: Callable[[torch.Tensor], torch.Tensor] | None = None
-
-    @property
-    def name(self) -> str:
-        return self.pop.name
-
-    @property
-    def T(self) -> int:
-        return self.pop.T
 
     def steps(self, x: torch.Tensor, mode: str = "event") -> torch.Tensor:
         """Spike step of each neuron (T = silent) for input x (a value, or an accumulator)."""

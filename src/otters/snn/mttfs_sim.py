@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import torch
 
 from otters.snn.results import LayerRecord, SimulationResult, readout_record
+from otters.snn.stages import exact_readings_product
 from otters.snn.tables import DeviceTables
+from otters.snn.tick_sim import fire_ticks, window_synapses
 from otters.snn.traces import trace_from_steps
-
-FLOAT32_EXACT = 2**24
 
 
 @dataclass
@@ -84,15 +84,9 @@ def masked_accumulate(
         bound = abs(code_scale) * max_reading * max_row_abs + R * max_silent
     else:
         bound = (abs(code_scale) * max_reading + R * abs(max_silent)) * max_row_abs
-    dtype = torch.float32 if factors is None and bound < FLOAT32_EXACT else torch.float64
-    w = weight.to(dtype)
-    if factors is not None:
-        w = w * factors.to(dtype)
-    m = readings.to(dtype) @ w.transpose(-1, -2)
-    if code_scale != 1:
-        m = m * code_scale
+    m = exact_readings_product(readings, weight, code_scale, factors, bound)
     corr = correction.unsqueeze(-2) if weight.dim() > 2 else correction  # batched weights: one per sample/head
-    m = m + R * corr.to(dtype)
+    m = m + R * corr.to(m.dtype)
     return m / R if R != 1 else m
 
 
@@ -138,21 +132,15 @@ def simulate_event_masked(net, x: torch.Tensor, tables: DeviceTables) -> Simulat
 def _window(pop, potential, stage, tables: DeviceTables):
     """One fire window on the clock: (steps, polarity, spike counts, the next stage's M or None)."""
     T = pop.T
-    ticks, _dt = tables.ticks(T)
-    step_at_tick = {int(tick): k for k, tick in enumerate(ticks[:T].tolist())}
+    step_at_tick, n_ticks = fire_ticks(tables, T)
     y = pop.normalised(potential)
     theta_pos, theta_neg = pop.thresholds()
     fired = torch.zeros(y.shape, dtype=torch.bool)
     counts = torch.zeros(y.shape, dtype=torch.int32)
     steps = torch.full(y.shape, T, dtype=torch.int64)
     polarity = torch.zeros(y.shape, dtype=torch.int64)
-    m = weight_t = None
-    if stage is not None:
-        weight = stage.weight_float().to(torch.float64)
-        factors = tables.variation.synapse_factors(stage.index, tuple(weight.shape))
-        weight_t = (weight if factors is None else weight * factors).transpose(0, 1)
-        m = torch.zeros(y.shape[:-1] + (stage.fan_out,), dtype=torch.float64)
-    for tick in range(int(ticks[T]) + 1):
+    weight_t, m = window_synapses(stage, tables, y.shape[:-1])
+    for tick in range(n_ticks):
         k = step_at_tick.get(tick)
         if k is None:  # no fire instant: thresholds hold, nothing arrives
             continue

@@ -114,16 +114,21 @@ def accumulate_spikes(
     if max_row_abs is None:
         max_row_abs = float(weight.abs().sum(dim=-1).max()) if weight.numel() else 0.0
     bound = (abs(code_scale) * max_reading + abs(code_offset) * R) * max_row_abs
-    if factors is None and bound < FLOAT32_EXACT:
-        dtype = torch.float32
-    else:
-        dtype = torch.float64
+    m = exact_readings_product(readings, weight, code_scale, factors, bound)
+    if code_offset:
+        m = m + (code_offset * R) * row.to(m.dtype)
+    return m / R if R != 1 else m
+
+
+def exact_readings_product(readings: torch.Tensor, weight: torch.Tensor, code_scale: int,
+                           factors: torch.Tensor | None, bound: float) -> torch.Tensor:
+    """m = code_scale * readings @ (w * factors)^T, in float32 when no ``factors`` are given and
+    ``bound`` (a caller's bound on every partial sum, corrections included) is below 2^24, so that
+    every integer partial sum is exact; in float64 otherwise (exact to 2^53, and per-synapse factors
+    make the products non-integer)."""
+    dtype = torch.float32 if factors is None and bound < FLOAT32_EXACT else torch.float64
     w = weight.to(dtype)
     if factors is not None:
         w = w * factors.to(dtype)
     m = readings.to(dtype) @ w.transpose(-1, -2)
-    if code_scale != 1:
-        m = m * code_scale
-    if code_offset:
-        m = m + (code_offset * R) * row.to(dtype)
-    return m / R if R != 1 else m
+    return m * code_scale if code_scale != 1 else m

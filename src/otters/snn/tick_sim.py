@@ -25,22 +25,32 @@ from otters.snn.results import SimulationResult, fired_record, readout_record
 from otters.snn.tables import DeviceTables
 
 
+def fire_ticks(tables: DeviceTables, T: int) -> tuple[dict[int, int], int]:
+    """({tick of fire instant t_k: k for k < T}, number of ticks in the window, t_T included)."""
+    ticks, _dt = tables.ticks(T)
+    return {int(tick): k for k, tick in enumerate(ticks[:T].tolist())}, int(ticks[T]) + 1
+
+
+def window_synapses(stage, tables: DeviceTables, batch_shape) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The next stage's synapses as seen by the tick loop: ((w * factors)^T in float64, a zero
+    accumulator M of shape batch_shape + (fan_out,)); (None, None) when no stage follows."""
+    if stage is None:
+        return None, None
+    weight = stage.weight_float().to(torch.float64)
+    factors = tables.variation.synapse_factors(stage.index, tuple(weight.shape))
+    weight_t = (weight if factors is None else weight * factors).transpose(0, 1)
+    return weight_t, torch.zeros(tuple(batch_shape) + (stage.fan_out,), dtype=torch.float64)
+
+
 def _window(pop, potential, stage, tables: DeviceTables):
     """One firing window: (spike steps, spikes per neuron, the next stage's M or None)."""
     T = pop.T
-    ticks, _dt = tables.ticks(T)
-    threshold_steps = {int(tick): k for k, tick in enumerate(ticks[:T].tolist())}
-    n_ticks = int(ticks[T]) + 1
+    threshold_steps, n_ticks = fire_ticks(tables, T)
     y = pop.normalised(potential)
     fired = torch.zeros(y.shape, dtype=torch.bool)
     counts = torch.zeros(y.shape, dtype=torch.int32)
     steps = torch.full(y.shape, T, dtype=torch.int64)
-    m = weight_t = None
-    if stage is not None:
-        weight = stage.weight_float().to(torch.float64)
-        factors = tables.variation.synapse_factors(stage.index, tuple(weight.shape))
-        weight_t = (weight if factors is None else weight * factors).transpose(0, 1)
-        m = torch.zeros(y.shape[:-1] + (stage.fan_out,), dtype=torch.float64)
+    weight_t, m = window_synapses(stage, tables, y.shape[:-1])
     for tick in range(n_ticks):
         k = threshold_steps.get(tick)
         if k is None:  # no fire instant: threshold unchanged, nothing arrives
