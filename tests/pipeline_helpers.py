@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 from pathlib import Path
 
-WORDS = "good bad great awful fine boring fun dull film movie plot actor scene story".split()
+from tiny_task import write_tiny_bert, write_tiny_sst2
 
 TINY = dict(
     device_demo="quick", reuse_cached_teacher=False,
@@ -29,27 +28,9 @@ _CACHE: dict = {}
 
 def make_tiny_inputs(root: Path) -> dict:
     """{"model": base BERT folder, "glue": GLUE folder with SST-2/train.tsv, "cache": teacher cache}."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
     root.mkdir(parents=True, exist_ok=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
-    (root / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    model = root / "base"
-    BertTokenizerFast(vocab_file=str(root / "vocab.txt")).save_pretrained(str(model))
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        cfg = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=32, max_position_embeddings=32)
-        BertModel(cfg).save_pretrained(str(model), safe_serialization=True)
-    rng = random.Random(0)
-    lines = ["sentence\tlabel"]
-    for _ in range(160):
-        s = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 10)))
-        lines.append(f"{s}\t{int('good' in s or 'great' in s)}")
-    (root / "glue" / "SST-2").mkdir(parents=True, exist_ok=True)
-    (root / "glue" / "SST-2" / "train.tsv").write_text("\n".join(lines) + "\n")
-    return {"model": model, "glue": root / "glue", "cache": root / "cache"}
+    return {"model": write_tiny_bert(root, root / "base", num_labels=None), "glue": write_tiny_sst2(root / "glue", 160),
+            "cache": root / "cache"}
 
 
 @contextlib.contextmanager
