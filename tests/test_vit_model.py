@@ -123,3 +123,19 @@ def test_cli_errors_are_one_line(capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("otters: error: unknown attention")
+
+
+def test_threads_zero_means_every_available_core():
+    import os
+
+    from otters.cli.vit_cmd import _threads
+
+    before = torch.get_num_threads()
+    try:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        assert _threads(0) == cores and torch.get_num_threads() == cores
+        assert _threads(1) == 1 and torch.get_num_threads() == 1
+        with pytest.raises(OttersError, match="--threads must be >= 0"):
+            _threads(-1)
+    finally:
+        torch.set_num_threads(before)

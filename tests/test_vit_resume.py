@@ -12,7 +12,7 @@ from otters.energy import load_table
 from otters.errors import OttersError
 from otters.io import load_tensors
 from otters.train.vit import TrainSettings, train_vit, default_config
-from otters.train.vit_ablation import ablation_table, compare, load_summaries
+from otters.train.vit_ablation import ablation_table, compare, load_summaries, welch_p
 from otters.train.vit_budget import estimate_run
 from otters.train.vit_experiment import run_experiment
 from otters.train.vit_state import STATE_DIR, has_state
@@ -152,6 +152,10 @@ def test_ablation_table_spread_verdicts(tmp_path):
     seed = _summary("seed", [0.85, 0.86, 0.84])  # +5 points: beyond 1 + 1
     paper = _summary("paper", [0.81, 0.80, 0.82])  # +1 point: within the spread
     assert compare(seed, binary)["exceeds_spread"] and not compare(paper, binary)["exceeds_spread"]
+    # Welch: t = 5 / sqrt(1/3 + 1/3) = 6.12 with 4 degrees of freedom -> p ~ 0.0036; t = 1.22 -> p ~ 0.29
+    assert 0.002 < compare(seed, binary)["welch_p"] < 0.006
+    assert 0.2 < compare(paper, binary)["welch_p"] < 0.4
+    assert welch_p([0.9], [0.80, 0.81, 0.79]) is None and welch_p([0.8, 0.8], [0.8, 0.8]) is None
     paths = []
     for s in (paper, seed, binary):
         paths.append(tmp_path / f"{s['attention']}.json")
@@ -161,6 +165,7 @@ def test_ablation_table_spread_verdicts(tmp_path):
     table = ablation_table(summaries)
     assert "80.00 ± 1.00 % (n = 3)" in table and "85.00 ± 1.00 %" in table
     assert "+5.00 points" in table and "**exceeds**" in table and "**does not exceed**" in table
+    assert "Welch's t-test p = 0.004" in table
     Path(tmp_path / "bad.json").write_text("{}")
     with pytest.raises(OttersError):
         load_summaries([tmp_path / "bad.json"])

@@ -19,14 +19,23 @@ _DATA_HELP = "fashion-mnist, mnist5k, digits, cifar10, cifar100 or png"
 _ATTN_HELP = "seed (ternary Q,K; ReLU weights; binary V), paper (binary Q, ReLU K, ternary V), binary (Spikformer) or ann (softmax)"
 
 
-def _threads(threads: int) -> None:
+_THREADS_HELP = "torch threads; 0 (default): one per CPU core available to this process (use 1 per run when runs share the CPU)"
+
+
+def _threads(threads: int) -> int:
+    """Set torch's thread count: ``threads``, or with 0 the number of cores this process may use."""
+    import os
+
     import torch
 
     from otters.errors import OttersError
 
-    if threads < 1:
-        raise OttersError(f"--threads must be >= 1, got {threads}")
+    if threads < 0:
+        raise OttersError(f"--threads must be >= 0 (0: one per available core), got {threads}")
+    if threads == 0:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     torch.set_num_threads(threads)
+    return threads
 
 
 def _print_summary(rows: list[tuple[str, str]], title: str) -> None:
@@ -60,7 +69,7 @@ def train_command(
                                             "Fashion-MNIST default /usr/share/datasets/fashion-mnist)"),
     attention: str = typer.Option("seed", "--attention", help=_ATTN_HELP),
     T: int = typer.Option(4, "--T", help="time steps"),
-    epochs: int = typer.Option(2, "--epochs", help="training epochs (the cosine schedule ends with the last)"),
+    epochs: int = typer.Option(3, "--epochs", help="training epochs (the cosine schedule ends with the last)"),
     seeds: int = typer.Option(1, "--seeds", help="number of seeds (0, 1, ..., N-1); mean +- std reported"),
     out: Optional[Path] = typer.Option(None, "--out", help="directory for per-epoch state and checkpoints "
                                        "(seed<k>/) and results.json; re-running with it resumes"),
@@ -74,7 +83,7 @@ def train_command(
     batch_size: int = typer.Option(128, "--batch-size"),
     lr: float = typer.Option(2e-3, "--lr"),
     limit_train: Optional[int] = typer.Option(None, "--limit-train", help="use only the first N training images"),
-    threads: int = typer.Option(1, "--threads", help="torch threads (1 is fastest on a shared CPU)"),
+    threads: int = typer.Option(0, "--threads", help=_THREADS_HELP),
     budget_min: float = typer.Option(15.0, "--budget-min", help="per-run wall-time budget in minutes (training "
                                      "+ test pass): warn when projected over it, record within_budget; 0: off"),
     show_progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar (log lines when "
@@ -131,7 +140,7 @@ def budget_command(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
     attention: str = typer.Option("seed", "--attention", help=_ATTN_HELP),
     T: int = typer.Option(4, "--T", help="time steps"),
-    epochs: int = typer.Option(2, "--epochs"),
+    epochs: int = typer.Option(3, "--epochs"),
     steps: int = typer.Option(100, "--steps", help="training steps to time"),
     eval_images: int = typer.Option(512, "--eval-images", help="images timed for each evaluation pass"),
     dim: Optional[int] = typer.Option(None, "--dim"),
@@ -140,7 +149,7 @@ def budget_command(
     mlp_ratio: Optional[int] = typer.Option(None, "--mlp-ratio"),
     batch_size: int = typer.Option(128, "--batch-size"),
     limit_train: Optional[int] = typer.Option(None, "--limit-train"),
-    threads: int = typer.Option(1, "--threads"),
+    threads: int = typer.Option(0, "--threads", help=_THREADS_HELP),
     budget_min: float = typer.Option(15.0, "--budget-min", help="per-run budget in minutes"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
@@ -185,7 +194,7 @@ def eval_command(
     checkpoint: Path = typer.Argument(..., help="checkpoint directory (model.safetensors + config.json)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder of the data set, if not the default"),
     split: str = typer.Option("test", "--split", help="test or val"),
-    threads: int = typer.Option(1, "--threads"),
+    threads: int = typer.Option(0, "--threads", help=_THREADS_HELP),
     table: Optional[str] = typer.Option(None, "--table", help="an extra otters.energy cost table (JSON file) "
                                         "besides 45nm and 22nm"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),

@@ -1,6 +1,6 @@
 """Training, evaluation, checkpoints and the energy estimate of the spiking ViT.
 
-Recipe: cross-entropy, AdamW (lr 2e-3, weight decay 0.01), batch 128, 2 epochs, linear warm-up over
+Recipe: cross-entropy, AdamW (lr 2e-3, weight decay 0.01), batch 128, 3 epochs, linear warm-up over
 the first 5 % of steps then cosine decay to zero (a one-cycle schedule over the whole run:
 lr(s) = lr * (s + 1) / w for s < w, then lr * 0.5 (1 + cos(pi (s - w) / (S - w)))), no augmentation;
 the model after the last epoch is kept (validation accuracy is logged per epoch, the test set is
@@ -39,7 +39,7 @@ BUDGET_PROBE_STEPS = 20  # training steps timed before the run's total time is p
 class TrainSettings:
     """Optimisation settings (see the module docstring for the recipe) and the per-run time budget."""
 
-    epochs: int = 2
+    epochs: int = 3
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.01

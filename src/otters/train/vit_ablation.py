@@ -4,7 +4,9 @@ Each summary is what ``otters vit train --json`` prints (otters.train.vit_experi
 The comparison the issue asks for: does A2OS2A's difference from the binary (Spikformer) attention
 exceed the seed spread? We call a difference of means larger than the spread when the two
 mean +- std intervals do not overlap, |m_a - m_b| > s_a + s_b (s: sample std over seeds, n - 1);
-with 3 seeds this is a coarse test, and the table says so instead of claiming significance.
+with 3 seeds this is a coarse test, and the table says so instead of claiming significance. Beside
+it, the two-sided p-value of Welch's t-test on the per-seed accuracies (scipy.stats.ttest_ind,
+equal_var=False; None with fewer than 2 seeds on a side or zero spread on both).
 """
 
 from __future__ import annotations
@@ -42,12 +44,25 @@ def _minutes(seconds) -> str:
     return "–" if seconds is None else f"{seconds / 60:.1f}"
 
 
+def welch_p(x, y) -> float | None:
+    """Two-sided p-value of Welch's t-test (unequal variances) on two samples; None when undefined."""
+    import numpy as np
+    from scipy.stats import ttest_ind
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 2 or len(y) < 2 or (x.std() == 0 and y.std() == 0):
+        return None
+    return float(ttest_ind(x, y, equal_var=False).pvalue)
+
+
 def compare(a: dict, b: dict) -> dict:
-    """Difference of mean test accuracies (points) and whether it exceeds the seed spread s_a + s_b."""
+    """Difference of mean test accuracies (points), whether it exceeds the seed spread s_a + s_b, and
+    Welch's p-value on the per-seed accuracies."""
     diff = 100 * (a["test_accuracy_mean"] - b["test_accuracy_mean"])
     spread = 100 * (a["test_accuracy_std"] + b["test_accuracy_std"])
     return {"a": a["attention"], "b": b["attention"], "diff_points": diff, "spread_points": spread,
-            "exceeds_spread": abs(diff) > spread, "n": (len(a["test_accuracy"]), len(b["test_accuracy"]))}
+            "exceeds_spread": abs(diff) > spread, "welch_p": welch_p(a["test_accuracy"], b["test_accuracy"]),
+            "n": (len(a["test_accuracy"]), len(b["test_accuracy"]))}
 
 
 def ablation_table(summaries: list[dict]) -> str:
@@ -75,7 +90,8 @@ def ablation_table(summaries: list[dict]) -> str:
                 continue
             c = compare(by_name[name], by_name["binary"])
             verdict = "exceeds" if c["exceeds_spread"] else "does not exceed"
+            p_text = "" if c["welch_p"] is None else f"; Welch's t-test p = {c['welch_p']:.3f}"
             lines.append(f"- {LABELS[name]} − binary: {c['diff_points']:+.2f} points; seed spread (s_a + s_b) "
                          f"{c['spread_points']:.2f} points: the difference **{verdict}** the seed spread "
-                         f"(n = {c['n'][0]} and {c['n'][1]} seeds).")
+                         f"(n = {c['n'][0]} and {c['n'][1]} seeds{p_text}).")
     return "\n".join(lines)
