@@ -85,3 +85,15 @@ def test_layer_histograms_group_traces_by_layer_and_kind(snn):
     assert population_kind("layers.0.attn.p_quant") == "p" and population_kind("pooler_quant") == "pooler_in"
     with pytest.raises(ValueError):
         record_sentence(snn, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+
+
+@pytest.mark.parametrize("rows, said", [(None, "saw all training rows"), (64, "saw 64 rows")])
+def test_quick_profile_note_names_the_teachers_rows(rows, said):
+    from dataclasses import asdict
+
+    from otters.report import build_summary
+
+    profile = asdict(get_profile("quick", teacher={"max_train_rows": rows}))
+    summary = build_summary("run", {"profile": profile, "task": "rt", "seed": 0}, {})
+    (note,) = [n for n in summary["notes"] if n.startswith("quick is a smoke profile")]
+    assert said in note and "None" not in note

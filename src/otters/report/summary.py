@@ -123,10 +123,11 @@ def build_summary(run_dir, settings: dict, steps: dict) -> dict:
             out["commands"].append({"step": name, **c})
     if profile["name"] == "quick":
         d, t = profile["distill"], profile["teacher"]
+        rows = "all training" if t.get("max_train_rows") is None else f"{t['max_train_rows']}"
         out["notes"].append(
             f"quick is a smoke profile: the student was distilled for {d['max_steps']} steps of {d['batch_size']} rows "
             f"(single stage) and the teacher, unless a finished full teacher was cached, saw "
-            f"{t.get('max_train_rows')} rows for {t.get('epochs')} epoch(s); its accuracy is far below the paper's by "
+            f"{rows} rows for {t.get('epochs')} epoch(s); its accuracy is far below the paper's by "
             "design. Use --profile full (staged distillation, full epochs; hours, meant for a GPU) for accuracy.")
     ev = res.get("evaluate")
     if ev and ev.get("predicted_classes") == 1:
