@@ -23,18 +23,18 @@ _THREADS_HELP = "torch threads; 0 (default): one per CPU core available to this 
 
 
 def _threads(threads: int) -> int:
-    """Set torch's thread count: ``threads``, or with 0 the number of cores this process may use."""
+    """Set torch's thread count (otters.train.common.set_threads): ``threads``, or with 0 the number of
+    cores this process may use; returns the count set."""
     import os
 
-    import torch
-
     from otters.errors import OttersError
+    from otters.train.common import set_threads
 
     if threads < 0:
         raise OttersError(f"--threads must be >= 0 (0: one per available core), got {threads}")
     if threads == 0:
         threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(threads)
+    set_threads(threads)
     return threads
 
 
