@@ -88,3 +88,11 @@ def test_teacher_then_eval_then_cache(tmp_path):
     result = json.loads(scored.stdout)
     assert set(result) == {"task", "split", "mode", "n", "metrics"}
     assert result["n"] == 2 and result["metrics"]["accuracy"] == report["metrics"]["validation"]["accuracy"]
+
+
+def test_teacher_intermediate_errors(tmp_path):
+    assert_one_line_error(run_cli("teacher", "--task", "rt", "--intermediate", "rt"), "must differ")
+    assert_one_line_error(run_cli("teacher", "--task", "rt", "--intermediate", "imdb"), "unknown task 'imdb'")
+    assert_one_line_error(run_cli("teacher", "--task", "rt", "--intermediate", "sst2", "--data-dir",
+                                  str(tmp_path / "none"), env={"OTTERS_CACHE": str(tmp_path / "cache")}),
+                          "GLUE data directory not found")

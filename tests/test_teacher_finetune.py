@@ -147,3 +147,45 @@ def test_a_second_trainer_of_the_same_directory_is_refused(tiny_model, tiny_glue
         with pytest.raises(OttersError, match="is busy"):
             _train(tiny_model, tiny_glue, tmp_path / "t")
     assert not (tmp_path / "t.work").exists()
+
+
+def test_intermediate_stage_is_decontaminated_cached_and_recorded(tiny_model, tiny_glue, tmp_path, monkeypatch):
+    """--intermediate stsb for sst2: STS-B rows sharing text with SST-2's evaluation splits are dropped first."""
+    import shutil
+
+    from transformers import AutoConfig
+
+    from otters.data.overlap import OverlapIndex, drop_overlapping, evaluation_texts
+    from otters.data.splits import load_split
+    from otters.data.tasks import get_task
+    from otters.train.teacher import teacher_cache_dir
+
+    glue = tmp_path / "glue"
+    shutil.copytree(tiny_glue, glue)
+    phrase = "a wholly original and deeply moving picture"
+    (glue / "SST-2" / "dev.tsv").write_text(f"sentence\tlabel\n{phrase}\t1\n")
+    with open(glue / "STS-B" / "train.tsv", "a") as fh:
+        fh.write(f"60\tthe film is {phrase}\tthe film\t2.000\n61\tthe plot\tsurely {phrase} indeed\t3.000\n")
+    monkeypatch.setenv("OTTERS_CACHE", str(tmp_path / "cache"))
+    messages = []
+    path = ensure_teacher("sst2", tiny_model, glue, tmp_path / "final", log=messages.append, intermediate="stsb",
+                          epochs=1, batch_size=8, lr=1e-3, max_len=16, seed=3, threads=1)
+    stage1 = teacher_cache_dir("stsb", tiny_model, "sst2")
+    assert stage1.name.startswith("stsb-minus-sst2-") and (stage1 / TEACHER_FILE).is_file()
+    first = read_json(stage1 / TEACHER_FILE)
+    stsb_train = load_split(get_task("stsb"), "train", glue)
+    expected = drop_overlapping(stsb_train, OverlapIndex(evaluation_texts("sst2", glue)))
+    assert first["decontamination"]["dropped_train"] == expected[1] == 2
+    assert first["train_rows"] == len(expected[0])
+    final = read_json(path / TEACHER_FILE)
+    assert final["base_model"] == str(stage1) and final["intermediate"]["checkpoint"] == str(stage1)
+    assert final["intermediate"]["task"] == "stsb" and final["intermediate"]["wall_s"] == first["wall_s"]
+    assert AutoConfig.from_pretrained(str(path)).num_labels == 2  # the 1-output regression head was replaced
+    report = teacher_report(path, glue)
+    assert report["total_wall_s"] == pytest.approx(final["wall_s"] + first["wall_s"], abs=0.11)
+    # A second call reuses both stages.
+    messages.clear()
+    ensure_teacher("sst2", tiny_model, glue, tmp_path / "final", log=messages.append, intermediate="stsb")
+    assert [m.split(" at ")[0] for m in messages] == ["using cached stsb teacher", "using cached sst2 teacher"]
+    with pytest.raises(OttersError, match="must differ"):
+        ensure_teacher("sst2", tiny_model, glue, tmp_path / "x", intermediate="sst2")

@@ -75,7 +75,12 @@ def teacher_command(
     train_rows: Optional[int] = typer.Option(None, "--train-rows", help="train on a seeded random subset of N rows"),
     threads: int = typer.Option(2, "--threads", help="torch threads"),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="continue an interrupted run"),
-    force: bool = typer.Option(False, "--force", help="retrain even if a finished teacher is cached"),
+    force: bool = typer.Option(False, "--force", help="retrain even if a finished teacher is cached (final stage)"),
+    intermediate: Optional[str] = typer.Option(None, "--intermediate", help="first fine-tune on this task (e.g. sst2 "
+                                               "for rt), minus its rows that share text with --task's evaluation "
+                                               "splits, then on --task"),
+    exclude_overlap: Optional[str] = typer.Option(None, "--exclude-overlap", help="drop training and validation rows "
+                                                  "that share text with this task's validation/test/dev sentences"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write a results JSON (validation/test metrics)"),
 ) -> None:
     """Fine-tune (or reuse the cached) teacher for a task; prints its directory."""
@@ -84,7 +89,8 @@ def teacher_command(
 
     path = ensure_teacher(task, model, data_dir, out, force=force, epochs=epochs, max_len=max_len,
                           batch_size=batch_size, lr=lr, eval_every=eval_every, seed=seed, threads=threads,
-                          resume=resume, max_train_rows=train_rows)
+                          resume=resume, max_train_rows=train_rows, intermediate=intermediate,
+                          exclude_overlap=exclude_overlap)
     if report is not None:
         command = "otters " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         atomic_write_json(report, teacher_report(path, data_dir, command=command))

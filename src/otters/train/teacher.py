@@ -8,6 +8,11 @@ Section 4 and Appendix A.3). It is evaluated on the validation split carved from
 The Otters paper distils from a fine-tuned BERT-base teacher (Section 4); this trainer works with
 any local BERT directory.
 
+Intermediate fine-tuning (``intermediate="sst2"`` for ``rt``): the base model is first fine-tuned on
+another task whose rows sharing text with the target's validation/test sentences are dropped
+(:mod:`otters.data.overlap`), then on the target, starting from that model and its head when the
+label counts agree (Phang et al. 2018, "Sentence encoders on STILTs").
+
 Layout: ``<out>`` is written only when training is complete (``save_pretrained`` into a work
 directory, then an atomic rename), with ``teacher.json`` recording the task, settings, validation
 history and wall time. ``<out>.work`` holds the resumable state while training runs.
@@ -25,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from otters.data.metrics import compute_metrics, main_metric
+from otters.data.overlap import OverlapIndex, drop_overlapping, evaluation_texts
 from otters.data.splits import load_split
 from otters.data.tasks import TaskSpec, get_task
 from otters.data.tokenize import Encoded, bucketed_batches, collate, encode, load_tokenizer, resolve_model_dir
@@ -83,9 +89,11 @@ def cache_root() -> Path:
     return Path(os.environ.get("OTTERS_CACHE") or Path.home() / ".cache" / "otters").expanduser()
 
 
-def teacher_cache_dir(task: str, model_dir: str | os.PathLike | None = None) -> Path:
-    """``<cache_root>/teachers/<task>-<model-hash>``: where :func:`ensure_teacher` keeps a teacher."""
-    return cache_root() / "teachers" / f"{get_task(task).name}-{model_hash(model_dir)}"
+def teacher_cache_dir(task: str, model_dir: str | os.PathLike | None = None,
+                      exclude_overlap: str | None = None) -> Path:
+    """``<cache_root>/teachers/<task>[-minus-<other>]-<model-hash>``: where :func:`ensure_teacher` keeps a teacher."""
+    minus = f"-minus-{get_task(exclude_overlap).name}" if exclude_overlap else ""
+    return cache_root() / "teachers" / f"{get_task(task).name}{minus}-{model_hash(model_dir)}"
 
 
 def is_teacher_dir(path: str | os.PathLike) -> bool:
@@ -103,9 +111,12 @@ def load_model(model_dir, spec: TaskSpec | None = None):
         kwargs["num_labels"] = spec.num_labels
         if spec.regression:
             kwargs["problem_type"] = "regression"
-        else:
+        else:  # set explicitly: a regression model (an intermediate STS-B stage) would keep its MSE loss
+            kwargs["problem_type"] = "single_label_classification"
             kwargs["id2label"] = dict(enumerate(spec.label_names))
             kwargs["label2id"] = {name: i for i, name in enumerate(spec.label_names)}
+        # A model fine-tuned on another task keeps its head when the label count agrees, else gets a new one.
+        kwargs["ignore_mismatched_sizes"] = True
     try:
         return AutoModelForSequenceClassification.from_pretrained(str(model_dir), local_files_only=True, **kwargs)
     except (OSError, ValueError) as exc:
@@ -133,8 +144,9 @@ def evaluate_model(model, spec: TaskSpec, encoded: Encoded, batch_size: int = 64
     return compute_metrics(spec, predict(model, encoded, batch_size), encoded.labels)
 
 
-def _fingerprint(spec, settings, seed, base_hash, n_train) -> dict:
-    return {"task": spec.name, "seed": seed, "base_model_hash": base_hash, "train_rows": n_train, **settings}
+def _fingerprint(spec, settings, seed, base_hash, n_train, exclude_overlap=None) -> dict:
+    extra = {"exclude_overlap": exclude_overlap} if exclude_overlap else {}
+    return {"task": spec.name, "seed": seed, "base_model_hash": base_hash, "train_rows": n_train, **settings, **extra}
 
 
 def _lock_path(out_dir: Path) -> Path:
@@ -150,7 +162,8 @@ def finetune_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, 
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     model_dir = resolve_model_dir(model_dir)
-    out_dir = Path(out_dir) if out_dir is not None else teacher_cache_dir(task, model_dir)
+    out_dir = Path(out_dir) if out_dir is not None else teacher_cache_dir(task, model_dir,
+                                                                           train_kwargs.get("exclude_overlap"))
     with exclusive_lock(_lock_path(out_dir), f"teacher directory {out_dir}"):
         return _finetune(task, model_dir, data_dir, out_dir, log=log, **train_kwargs)
 
@@ -158,11 +171,14 @@ def finetune_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, 
 def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epochs=None, max_len=None,
               batch_size=None, lr=None, eval_every=None, seed: int = 0, warmup_ratio: float = 0.1,
               weight_decay: float = 0.01, resume: bool = True, threads: int = 2,
-              max_train_rows: int | None = None) -> Path:
+              max_train_rows: int | None = None, exclude_overlap: str | None = None,
+              intermediate_of: Path | None = None) -> Path:
     """The training run behind :func:`finetune_teacher` (caller holds the directory's lock).
 
     ``resume``: continue from ``<out>.work`` if an interrupted run with the same settings left it.
     ``max_train_rows`` trains on a seeded random subset of that many rows (quick or CPU-bound runs).
+    ``exclude_overlap``: drop train and validation rows sharing text with that task's evaluation splits.
+    ``intermediate_of``: the intermediate teacher ``model_dir`` is (recorded in ``teacher.json``).
     Settings left None take the task's defaults (:data:`TEACHER_DEFAULTS`).
     """
     import torch
@@ -177,6 +193,18 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
         keep = np.random.default_rng(seed).permutation(len(train_rows))[:max_train_rows]
         train_rows = train_rows.subset(np.sort(keep))
     val_rows = load_split(spec, "validation", data_dir)
+    decontamination = None
+    if exclude_overlap:
+        index = OverlapIndex(evaluation_texts(exclude_overlap, data_dir))
+        train_rows, dropped_train = drop_overlapping(train_rows, index)
+        val_rows, dropped_val = drop_overlapping(val_rows, index)
+        decontamination = {"against": get_task(exclude_overlap).name, "protected_texts": index.size,
+                           "window_chars": index.window, "dropped_train": dropped_train,
+                           "dropped_validation": dropped_val}
+        log(f"{spec.name}: dropped {dropped_train} train and {dropped_val} validation rows that share text with "
+            f"{decontamination['against']}'s evaluation splits; {len(train_rows)} train rows left")
+        if not len(train_rows) or not len(val_rows):
+            raise OttersError(f"no {spec.name} rows are left after removing the overlap with {exclude_overlap}")
     tokenizer = load_tokenizer(model_dir)
     train_enc = encode(tokenizer, train_rows, settings["max_len"])
     val_enc = encode(tokenizer, val_rows, settings["max_len"])
@@ -186,7 +214,8 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
     total_steps = steps_per_epoch * settings["epochs"]
     optimizer, scheduler = build_optimizer(model, settings["lr"], weight_decay, int(warmup_ratio * total_steps),
                                            total_steps)
-    fingerprint = _fingerprint(spec, settings, seed, model_hash(model_dir), len(train_enc))
+    fingerprint = _fingerprint(spec, settings, seed, model_hash(model_dir), len(train_enc),
+                               decontamination and decontamination["against"])
     work = out_dir.with_name(out_dir.name + ".work")
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": None, "elapsed_s": 0.0}
     if work.exists():
@@ -273,6 +302,10 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
         "train_rows": len(train_enc), "validation_rows": len(val_enc), "wall_s": round(wall, 1),
         "threads": threads, "torch": torch.__version__,
     }
+    if decontamination is not None:
+        summary["decontamination"] = decontamination
+    if intermediate_of is not None:
+        summary["intermediate"] = _intermediate_record(intermediate_of)
     if state["best"] is None:
         raise OttersError("training ended without an evaluation; use at least one epoch")
     (work / "best" / BEST_RECORD).unlink(missing_ok=True)
@@ -284,12 +317,32 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
     return out_dir
 
 
+def _intermediate_record(path: Path) -> dict:
+    info = read_json(path / TEACHER_FILE)
+    return {"task": info["task"], "checkpoint": str(path), "wall_s": info["wall_s"],
+            "train_rows": info["train_rows"], "decontamination": info.get("decontamination"),
+            "best_validation": (info.get("best") or {}).get("validation")}
+
+
 def ensure_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, force: bool = False, log=None,
-                   **train_kwargs) -> Path:
-    """The cached teacher of ``task`` (trained with :func:`finetune_teacher` only if absent or ``force``)."""
+                   intermediate: str | None = None, **train_kwargs) -> Path:
+    """The cached teacher of ``task`` (trained with :func:`finetune_teacher` only if absent or ``force``).
+
+    ``intermediate``: first fine-tune (or reuse) a teacher of that task, decontaminated against
+    ``task``'s evaluation splits and with that task's default settings, then start from it. ``force``
+    retrains only the final stage.
+    """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     model_dir = resolve_model_dir(model_dir)
-    out_dir = Path(out_dir) if out_dir is not None else teacher_cache_dir(task, model_dir)
+    intermediate_of = None
+    if intermediate:
+        if get_task(intermediate).name == get_task(task).name:
+            raise OttersError(f"the intermediate task must differ from the task, got {intermediate} twice")
+        shared = {k: train_kwargs[k] for k in ("seed", "threads", "resume") if k in train_kwargs}
+        model_dir = intermediate_of = ensure_teacher(intermediate, model_dir, data_dir, log=log,
+                                                     exclude_overlap=get_task(task).name, **shared)
+    out_dir = Path(out_dir) if out_dir is not None else teacher_cache_dir(task, model_dir,
+                                                                           train_kwargs.get("exclude_overlap"))
     # Wait for a concurrent trainer of the same teacher, then use what it made.
     with exclusive_lock(_lock_path(out_dir), f"teacher directory {out_dir}", wait=True, log=log):
         if is_teacher_dir(out_dir) and not force:
@@ -301,7 +354,7 @@ def ensure_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, fo
             log(f"using cached {get_task(task).name} teacher at {out_dir} (validation {metric} = {shown}); "
                 f"pass --force to retrain")
             return out_dir
-        return _finetune(task, model_dir, data_dir, out_dir, log=log, **train_kwargs)
+        return _finetune(task, model_dir, data_dir, out_dir, log=log, intermediate_of=intermediate_of, **train_kwargs)
 
 
 def teacher_report(path: str | os.PathLike, data_dir=None, splits: tuple = ("validation", "test"),
@@ -323,6 +376,11 @@ def teacher_report(path: str | os.PathLike, data_dir=None, splits: tuple = ("val
         "history": [{"step": r["step"], "validation": r["validation"]} for r in info.get("history", [])],
         "metrics": {}, "skipped": {},
     }
+    for key in ("decontamination", "intermediate"):
+        if info.get(key):
+            report[key] = info[key]
+    if info.get("intermediate"):  # the time of both stages: what reproducing the teacher costs
+        report["total_wall_s"] = round(info["wall_s"] + info["intermediate"]["wall_s"], 1)
     for split in splits:
         try:
             result = evaluate_checkpoint(path, info["task"], split, "fp", data_dir)
