@@ -58,28 +58,57 @@ def _teacher_record(path: Path) -> dict:
             "train_rows": info.get("train_rows"), "wall_s": info.get("wall_s"), "settings": info.get("settings")}
 
 
+def _intermediate_recipe(ctx: RunContext) -> str | None:
+    """The profile's intermediate task for this run's teacher, or None (none set, or its data is missing)."""
+    from otters.data.glue import glue_file
+    from otters.data.tasks import get_task
+    from otters.errors import OttersError
+
+    intermediate = ctx.profile.teacher_intermediate.get(get_task(ctx.task).name)
+    if not intermediate:
+        return None
+    try:
+        present = glue_file(intermediate, "train", ctx.data_dir).is_file()
+    except OttersError:
+        present = False
+    if not present:
+        ctx.log(f"no {intermediate} training data found (the GLUE folder: --data-dir or OTTERS_GLUE_DIR); "
+                f"the {ctx.task} teacher is fine-tuned without its {intermediate} intermediate stage")
+    return intermediate if present else None
+
+
 def step_teacher(ctx: RunContext, state: RunState) -> dict:
     """The fine-tuned full-precision teacher (BERT recipe, Devlin et al. 2019; Otters Sec. 4 distils from it).
 
-    Order: ``--teacher DIR`` as given; else a finished full teacher in the cache (``otters teacher``) when
-    the profile allows reuse; else the profile's own teacher, trained (resumably) and cached.
+    Order: ``--teacher DIR`` as given; else a finished full teacher in the cache (``otters teacher``, the
+    one with the profile's intermediate stage first) when the profile allows reuse; else the profile's own
+    teacher, trained (resumably) and cached. The full profile's own teacher is the full recipe, with the
+    intermediate stage when its data is present.
     """
-    from otters.train.teacher import ensure_teacher, is_teacher_dir, teacher_cache_dir
+    from otters.data.tasks import get_task
+    from otters.train.teacher import ensure_teacher, intermediate_teacher_dir, is_teacher_dir, teacher_cache_dir
 
     p = ctx.profile
     if ctx.teacher is not None:
         path, source = Path(ctx.teacher), "given (--teacher)"
         command = None
     else:
-        full = teacher_cache_dir(ctx.task, ctx.model_dir)
         model = str(ctx.model_dir) if ctx.model_dir else None
-        full_cmd = ctx.command("teacher", task=ctx.task, model=model, data_dir=ctx.data_dir)
-        if p.teacher and p.reuse_cached_teacher and is_teacher_dir(full):
-            path, source, command = full, "cached full teacher", full_cmd
-            ctx.log(f"using the finished full teacher in the cache: {full}")
+        recipe = p.teacher_intermediate.get(get_task(ctx.task).name)
+        via = intermediate_teacher_dir(ctx.task, recipe, ctx.model_dir) if recipe else None
+        cached = [(d, r) for d, r in ((via, recipe), (teacher_cache_dir(ctx.task, ctx.model_dir), None))
+                  if d is not None and is_teacher_dir(d)]
+        if p.teacher and p.reuse_cached_teacher and cached:
+            path, used = cached[0]
+            source = "cached full teacher" + (f" ({used} intermediate stage)" if used else "")
+            command = ctx.command("teacher", task=ctx.task, model=model, data_dir=ctx.data_dir, intermediate=used)
+            ctx.log(f"using the finished full teacher in the cache: {path}")
         elif not p.teacher:
-            path = ensure_teacher(ctx.task, ctx.model_dir, ctx.data_dir, log=ctx.log, threads=p.threads, seed=ctx.seed)
-            source, command = "full teacher (otters teacher)", full_cmd
+            used = _intermediate_recipe(ctx)
+            path = ensure_teacher(ctx.task, ctx.model_dir, ctx.data_dir, log=ctx.log, threads=p.threads, seed=ctx.seed,
+                                  intermediate=used)
+            source = "full teacher (otters teacher)" + (f", {used} intermediate stage" if used else "")
+            command = ctx.command("teacher", task=ctx.task, model=model, data_dir=ctx.data_dir, intermediate=used)
         else:
             out = _quick_teacher_dir(ctx)
             t = p.teacher

@@ -96,6 +96,14 @@ def teacher_cache_dir(task: str, model_dir: str | os.PathLike | None = None,
     return cache_root() / "teachers" / f"{get_task(task).name}{minus}-{model_hash(model_dir)}"
 
 
+def intermediate_teacher_dir(task: str, intermediate: str, model_dir: str | os.PathLike | None = None) -> Path | None:
+    """Where :func:`ensure_teacher` keeps ``task``'s teacher fine-tuned from a cached ``intermediate`` stage
+    (that stage decontaminated against ``task``); None while the intermediate stage is unfinished, because
+    the folder's name hashes the stage's weights."""
+    stage = teacher_cache_dir(intermediate, model_dir, exclude_overlap=task)
+    return teacher_cache_dir(task, stage) if is_teacher_dir(stage) else None
+
+
 def is_teacher_dir(path: str | os.PathLike) -> bool:
     """True when ``path`` is a finished teacher (its ``teacher.json`` exists)."""
     return (Path(path) / TEACHER_FILE).is_file()
