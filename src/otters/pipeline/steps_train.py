@@ -58,13 +58,19 @@ def _teacher_record(path: Path) -> dict:
             "train_rows": info.get("train_rows"), "wall_s": info.get("wall_s"), "settings": info.get("settings")}
 
 
+def _profile_intermediate(ctx: RunContext) -> str | None:
+    """The intermediate task of this run's full teacher recipe (profile ``teacher_intermediate``), or None."""
+    from otters.data.tasks import get_task
+
+    return ctx.profile.teacher_intermediate.get(get_task(ctx.task).name)
+
+
 def _intermediate_recipe(ctx: RunContext) -> str | None:
     """The profile's intermediate task for this run's teacher, or None (none set, or its data is missing)."""
     from otters.data.glue import glue_file
-    from otters.data.tasks import get_task
     from otters.errors import OttersError
 
-    intermediate = ctx.profile.teacher_intermediate.get(get_task(ctx.task).name)
+    intermediate = _profile_intermediate(ctx)
     if not intermediate:
         return None
     try:
@@ -77,6 +83,19 @@ def _intermediate_recipe(ctx: RunContext) -> str | None:
     return intermediate if present else None
 
 
+def _cached_full_teacher(ctx: RunContext) -> tuple[Path, str | None] | None:
+    """(folder, intermediate task or None) of the best finished full teacher in the cache, or None:
+    the one through the profile's intermediate stage first, then the one from the base model directly."""
+    from otters.train.teacher import intermediate_teacher_dir, is_teacher_dir, teacher_cache_dir
+
+    recipe = _profile_intermediate(ctx)
+    via = intermediate_teacher_dir(ctx.task, recipe, ctx.model_dir) if recipe else None
+    for folder, used in ((via, recipe), (teacher_cache_dir(ctx.task, ctx.model_dir), None)):
+        if folder is not None and is_teacher_dir(folder):
+            return folder, used
+    return None
+
+
 def step_teacher(ctx: RunContext, state: RunState) -> dict:
     """The fine-tuned full-precision teacher (BERT recipe, Devlin et al. 2019; Otters Sec. 4 distils from it).
 
@@ -85,8 +104,7 @@ def step_teacher(ctx: RunContext, state: RunState) -> dict:
     teacher, trained (resumably) and cached. The full profile's own teacher is the full recipe, with the
     intermediate stage when its data is present.
     """
-    from otters.data.tasks import get_task
-    from otters.train.teacher import ensure_teacher, intermediate_teacher_dir, is_teacher_dir, teacher_cache_dir
+    from otters.train.teacher import ensure_teacher
 
     p = ctx.profile
     if ctx.teacher is not None:
@@ -94,12 +112,9 @@ def step_teacher(ctx: RunContext, state: RunState) -> dict:
         command = None
     else:
         model = str(ctx.model_dir) if ctx.model_dir else None
-        recipe = p.teacher_intermediate.get(get_task(ctx.task).name)
-        via = intermediate_teacher_dir(ctx.task, recipe, ctx.model_dir) if recipe else None
-        cached = [(d, r) for d, r in ((via, recipe), (teacher_cache_dir(ctx.task, ctx.model_dir), None))
-                  if d is not None and is_teacher_dir(d)]
-        if p.teacher and p.reuse_cached_teacher and cached:
-            path, used = cached[0]
+        cached = _cached_full_teacher(ctx) if p.teacher and p.reuse_cached_teacher else None
+        if cached:
+            path, used = cached
             source = "cached full teacher" + (f" ({used} intermediate stage)" if used else "")
             command = ctx.command("teacher", task=ctx.task, model=model, data_dir=ctx.data_dir, intermediate=used)
             ctx.log(f"using the finished full teacher in the cache: {path}")
