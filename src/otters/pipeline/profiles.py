@@ -29,7 +29,8 @@ class Profile:
     task's defaults); ``reuse_cached_teacher``: a finished full teacher in the cache is used instead of
     training the profile's own. ``teacher_intermediate``: task -> intermediate task of the full teacher's
     recipe (``otters teacher --intermediate``); the full profile trains it when that task's training data
-    is present, and a finished one in the cache is preferred by either profile. ``distill``: keyword settings of ``otters.train.distill.distill``.
+    is present, and a finished one in the cache is preferred by either profile. ``distill``: keyword
+    settings of ``otters.train.distill.distill``.
     ``hat``: HAT noise levels of extra students (0.2 = HAT2). ``eval_rows``: None scores the whole
     evaluation split. ``robustness``: levels, kinds, draws and rows of the device-variation sweep.
     """
