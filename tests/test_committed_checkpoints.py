@@ -20,7 +20,7 @@ STUDENTS = sorted(p for p in (ROOT / "checkpoints").iterdir() if (p / "otters.js
 SPLIT = {"rt": "test", "sst2": "validation"}  # as in the README's results tables
 
 
-def test_every_quoted_student_is_committed():
+def test_every_committed_student_is_quoted_in_the_readme():
     names = {p.name for p in STUDENTS}
     readme = (ROOT / "README.md").read_text()
     quoted = {name for name in names if f"checkpoints/{name} " in readme or f"checkpoints/{name}`" in readme}
