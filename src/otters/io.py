@@ -7,6 +7,7 @@ fsync, then ``os.replace`` (atomic on POSIX and Windows).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -57,6 +58,7 @@ def read_json(path: str | os.PathLike) -> Any:
 
 def save_tensors(path: str | os.PathLike, tensors: dict, metadata: dict[str, str] | None = None) -> Path:
     """Save a dict of torch tensors as safetensors, atomically."""
+    # safetensors.torch imports torch (heavy): only checkpoints need it, not the JSON and figure writers.
     from safetensors.torch import save
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
@@ -65,6 +67,7 @@ def save_tensors(path: str | os.PathLike, tensors: dict, metadata: dict[str, str
 
 def load_tensors(path: str | os.PathLike) -> dict:
     """Load a safetensors file (never unpickles: safe on untrusted files)."""
+    # safetensors.torch imports torch (heavy): only checkpoints need it, not the JSON and figure writers.
     from safetensors.torch import load_file
 
     path = Path(path)
@@ -78,9 +81,7 @@ def load_tensors(path: str | os.PathLike) -> dict:
 
 def savefig_atomic(fig, path: str | os.PathLike, **kwargs) -> Path:
     """Save a matplotlib figure atomically (format from the suffix)."""
-    import io as _io
-
     path = Path(path)
-    buf = _io.BytesIO()
+    buf = io.BytesIO()
     fig.savefig(buf, format=path.suffix.lstrip(".") or "png", **kwargs)
     return atomic_write_bytes(path, buf.getvalue())

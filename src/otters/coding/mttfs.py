@@ -34,6 +34,7 @@ from otters.errors import OttersError
 def _xp(x):
     """The array library of x: torch for tensors, numpy otherwise (torch is never imported here)."""
     if type(x).__module__.startswith("torch"):
+        # torch is heavy and optional here (numpy arrays work without it); a tensor means it is loaded.
         import torch
 
         return torch

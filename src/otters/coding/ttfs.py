@@ -24,6 +24,7 @@ def _is_torch(x) -> bool:
 def _integer_array(x, name: str):
     """x as int64 (numpy or torch), refusing non-integral values."""
     if _is_torch(x):
+        # torch is heavy and optional here (numpy arrays work without it); a tensor means it is loaded.
         import torch
 
         if x.is_floating_point():

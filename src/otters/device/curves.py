@@ -16,6 +16,8 @@ import os
 from typing import Any
 
 import numpy as np
+from scipy.interpolate import PchipInterpolator
+from scipy.optimize import brentq
 
 from otters.errors import OttersError
 from otters.io import atomic_write_json, read_json
@@ -153,8 +155,6 @@ class SampledCurve(DecayCurve):
     kind = "sampled"
 
     def __init__(self, t, current):
-        from scipy.interpolate import PchipInterpolator
-
         t = _as_float_array(t, "t").ravel()
         current = _as_float_array(current, "current").ravel()
         if t.shape != current.shape:
@@ -185,8 +185,6 @@ class SampledCurve(DecayCurve):
         return np.asarray(self._interp(t), dtype=np.float64)
 
     def _inverse(self, y: np.ndarray) -> np.ndarray:
-        from scipy.optimize import brentq
-
         flat = y.ravel()
         out = np.empty_like(flat)
         # current is decreasing: reverse it for searchsorted; interval i spans [t_i, t_(i+1)].

@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import differential_evolution, least_squares
+from scipy.stats import spearmanr
 
-from otters.device.curves import StretchedExponential
+from otters.device.curves import PAPER_CURVE, StretchedExponential
 from otters.errors import OttersError
 
 MIN_SAMPLES = 8  # four parameters; fewer points cannot judge a fit
@@ -48,8 +50,6 @@ def _model(params: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def _validate(t, current) -> tuple[np.ndarray, np.ndarray]:
-    from scipy.stats import spearmanr
-
     t = np.asarray(t, dtype=np.float64).ravel()
     y = np.asarray(current, dtype=np.float64).ravel()
     if t.shape != y.shape:
@@ -79,8 +79,6 @@ def fit_decay(t, current, seed: int = 0, maxiter: int = 400) -> DecayFit:
     best member. Returns :class:`DecayFit` with R^2 = 1 - RSS/TSS. Refuses non-finite values, fewer
     than 8 samples, negative times and data that do not decay (Spearman rho > -0.5).
     """
-    from scipy.optimize import differential_evolution, least_squares
-
     t, y = _validate(t, current)
     span = float(np.ptp(y))
     t_pos = t[t > 0]
@@ -129,8 +127,6 @@ def paper_samples(n: int = 200, noise: float = 0.01, seed: int = 0, t_min: float
     the paper curve falls from 0.99 to below 0 (t_15 ~ 1.00e-4 for T = 15).
     Returns (t, noisy current, true current).
     """
-    from otters.device.curves import PAPER_CURVE
-
     t = np.geomspace(t_min, t_max, n)
     clean = PAPER_CURVE(t)
     rng = np.random.default_rng(seed)

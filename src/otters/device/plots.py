@@ -17,6 +17,7 @@ from otters.io import savefig_atomic
 
 
 def _pyplot():
+    # matplotlib is a heavy dependency needed only to draw: imported here, not at the top.
     import matplotlib
 
     matplotlib.use("Agg")

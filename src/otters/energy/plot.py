@@ -12,6 +12,7 @@ PART_ORDER = ("FC", "QKV", "attention", "norms", "data_movement", "analog")
 def plot_paper_table(rows: list[dict], path: str | Path) -> Path:
     """Three panels: our parts stacked in mJ (linear: a log axis distorts stacks); our total beside the
     paper's on a log axis; each model's share per part."""
+    # matplotlib is a heavy dependency needed only to draw: imported here, not at the top.
     import matplotlib
 
     matplotlib.use("Agg")

@@ -20,12 +20,15 @@ import json
 import math
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
 from torch import nn
 
 from otters.errors import OttersError
+from otters.io import load_tensors, save_tensors
 from otters.nn.qlinear import QuantLinear
 from otters.quant import LSQQuantizer, linear_from_levels
 
@@ -231,8 +234,6 @@ def random_qmlp(config: QuantMLPConfig, calibration: torch.Tensor, seed: int = 0
 
 def save_qmlp(model: QuantMLP, path: str | os.PathLike):
     """Write a QuantMLP checkpoint: safetensors state dict + JSON config in the header metadata."""
-    from otters.io import save_tensors
-
     meta = {"otters_kind": CHECKPOINT_KIND, "config": json.dumps(asdict(model.config))}
     state = {k: v for k, v in model.state_dict().items()}
     return save_tensors(path, state, metadata=meta)
@@ -240,10 +241,6 @@ def save_qmlp(model: QuantMLP, path: str | os.PathLike):
 
 def read_checkpoint_kind(path: str | os.PathLike) -> tuple[str, dict]:
     """(kind, metadata) of an otters safetensors checkpoint (kind '' when the header names none)."""
-    from pathlib import Path
-
-    from safetensors import safe_open
-
     if not Path(path).is_file():
         raise OttersError(f"checkpoint file not found: {path}")
     try:
@@ -256,8 +253,6 @@ def read_checkpoint_kind(path: str | os.PathLike) -> tuple[str, dict]:
 
 def load_qmlp(path: str | os.PathLike) -> QuantMLP:
     """Read a checkpoint written by :func:`save_qmlp` (eval mode)."""
-    from otters.io import load_tensors
-
     kind, meta = read_checkpoint_kind(path)
     if kind != CHECKPOINT_KIND:
         raise OttersError(f"{path} is not a QuantMLP checkpoint (kind {kind!r}); write it with save_qmlp")

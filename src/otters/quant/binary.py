@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from otters.errors import OttersError
 from otters.quant.rounding import hard_sign
 
 
@@ -16,8 +17,6 @@ def _centre_and_scale(weight: torch.Tensor, per_row: bool) -> tuple[torch.Tensor
     """(mean W, mean|W|) per matrix (0-dim tensors) or per row (shape (rows, 1))."""
     if per_row:
         if weight.dim() != 2:
-            from otters.errors import OttersError
-
             raise OttersError(f"per-row binarisation needs a 2-D weight, got shape {tuple(weight.shape)}")
         return weight.mean(dim=1, keepdim=True), weight.abs().mean(dim=1, keepdim=True)
     return weight.mean(), weight.abs().mean()
