@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5 acceptance: for sorbet, otters-4bitkv and otters-1bitkv, random and trained, the spiking BERT's
+# Spiking BERT exactness: for sorbet, otters-4bitkv and otters-1bitkv, random and trained, the spiking BERT's
 # logits equal the QNN's bit for bit on 256 real sentences (rt test split) through the minilm-l6 geometry.
 # Usage: bash scripts/verify_presets.sh [SORBET_CKPT OTTERS4_CKPT OTTERS1_CKPT]   (trained student directories;
 #        "-" skips one; RANDOM_CHECKS=0 skips the random-weight checks)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The attention ablation of issue 10 (A2OS2A spiking ViT): ann, binary, seed, paper x 3 seeds on the
+# The attention ablation of the A2OS2A spiking ViT: ann, binary, seed, paper x 3 seeds on the
 # Fashion-MNIST test set: dim 64, 2 blocks, 4 heads, MLP x4, T = 4, batch 128, EPOCHS epochs (default 2, the
 # recipe of the committed results: two 1-thread runs side by side fit the 15-minute budget; `otters vit
 # train` alone defaults to 3 epochs on all cores).

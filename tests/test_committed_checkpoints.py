@@ -1,7 +1,7 @@
-"""The trained students the README quotes (``checkpoints/*``): packed, and exact after conversion.
+"""The trained students the results page quotes (``checkpoints/*``): packed, and exact after conversion.
 
 Each committed student is loaded from its safetensors + JSON, converted to the spiking BERT, and run
-beside its QNN on 48 real sentences of the split the README scores it on; Proposition 1 requires the
+beside its QNN on 48 real sentences of the split docs/results.md scores it on; Proposition 1 requires the
 logits to be bit-for-bit equal. The packed file must hold every binarised weight as bits.
 """
 
@@ -17,13 +17,13 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENTS = sorted(p for p in (ROOT / "checkpoints").iterdir() if (p / "otters.json").is_file())
-SPLIT = {"rt": "test", "sst2": "validation"}  # as in the README's results tables
+SPLIT = {"rt": "test", "sst2": "validation"}  # as in the tables of docs/results.md
 
 
-def test_every_committed_student_is_quoted_in_the_readme():
+def test_every_committed_student_is_quoted_in_the_results():
     names = {p.name for p in STUDENTS}
-    readme = (ROOT / "README.md").read_text()
-    quoted = {name for name in names if f"checkpoints/{name} " in readme or f"checkpoints/{name}`" in readme}
+    results = (ROOT / "docs" / "results.md").read_text()
+    quoted = {name for name in names if f"checkpoints/{name} " in results or f"checkpoints/{name}`" in results}
     assert names == quoted and {"rt-otters-1bitkv-t84", "rt-otters-1bitkv-t84-hat2"} <= names
 
 
