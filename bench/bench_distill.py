@@ -44,7 +44,8 @@ def main() -> None:
     from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer
     from otters.models import minilm_path
     from otters.train.distill import make_loss_fn
-    from otters.train.loop import TrainConfig, build_optimizer
+    from otters.train.loop import TrainConfig
+    from otters.train.optim import build_optimizer
     from otters.train.losses import DistillWeights
     from otters.train.students import freeze_teacher, hf_model
     from otters.train.teacher import load_model
@@ -76,7 +77,8 @@ def main() -> None:
     freeze_teacher(teacher)
     student, _ = hf_model(directory, args.preset, spec, require_head=False)
     student.train()
-    s_opt = build_optimizer(student, TrainConfig())  # the optimizer otters distill uses
+    cfg = TrainConfig()
+    s_opt = build_optimizer(student, cfg.lr, cfg.weight_decay, cfg.step_size_lr)  # the optimizer otters distill uses
     kd = make_loss_fn(teacher, spec.regression, DistillWeights())
 
     def distill_step():

@@ -9,12 +9,12 @@ from snn_bert_helpers import tiny_batch
 from tiny_task import make_tiny_task
 
 from otters.cli.app import main
+from otters.distill.checkpoint import load_student_checkpoint
 from otters.models.packing import binary_modules
 from otters.snn.bert import convert
 from otters.snn.bert_verify import verify_bert
 from otters.snn.mttfs import load_coded_student, model_coding, population_names
 from otters.train.distill import distill
-from otters.train.distill_coding import init_student
 
 torch.set_num_threads(1)
 
@@ -72,7 +72,8 @@ def test_mttfs_dead_zone_distill_writes_a_coded_student_whose_snn_equals_its_qnn
 def test_init_fine_tunes_a_checkpoint_with_a_new_dead_zone(tiny, tmp_path):
     plain = _run(tiny, tmp_path / "plain")
     assert not (plain / "coding.json").exists()  # a plain run writes no coding
-    model, preset, teacher = init_student(plain)
+    loaded = load_student_checkpoint(plain, trainable=True)
+    model, preset, teacher = loaded.model, loaded.preset, loaded.teacher
     reference = load_coded_student(plain)
     trained, stored = binary_modules(model), binary_modules(reference)
     for name, module in trained.items():  # unfrozen latent weights binarise to the checkpoint's codes
@@ -120,10 +121,9 @@ def test_every_command_that_loads_a_checkpoint_uses_its_coding(coded, tiny):
     from otters.cli.sparsity_cmd import sparsity_result
     from otters.energy import Hardware
     from otters.train.evaluate import evaluate_checkpoint
-    from otters.train.robustness import load_student_checkpoint
 
     student_dir = coded / "student"
-    assert model_coding(load_student_checkpoint(student_dir)[0]) == "mttfs"
+    assert model_coding(load_student_checkpoint(student_dir).model) == "mttfs"
     qnn, snn = (evaluate_checkpoint(student_dir, "sst2", "validation", mode, tiny["glue"]) for mode in ("qnn", "snn"))
     assert qnn["metrics"] == snn["metrics"] and qnn["n"] > 0
     audit = audit_dict(student_dir, None, "minilm-l6", None, 0, None, 3, "rt", "validation", "column", 256)

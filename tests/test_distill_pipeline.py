@@ -96,10 +96,13 @@ def test_bad_hat_is_one_line_error(tiny, tmp_path, capsys):
 def test_device_variation_changes_the_snn_but_nominal_is_exact(tiny, tmp_path):
     from otters.data.splits import load_split
     from otters.data.tokenize import encode
-    from otters.train.robustness import load_student_checkpoint, on_device, predict_logits, variation_for
+    from otters.distill.checkpoint import load_student_checkpoint
+    from otters.train.predict import predict_logits
+    from otters.train.robustness import on_device, variation_for
 
     path = _run(tiny, tmp_path / "r", stages="single", max_steps=2)
-    model, tokenizer, max_len, _ = load_student_checkpoint(path.parent)
+    student = load_student_checkpoint(path.parent)
+    model, tokenizer, max_len = student.model, student.tokenizer, student.max_len
     enc = encode(tokenizer, load_split("sst2", "train", tiny["glue"]).subset(np.arange(24)), max_len)
     qnn = predict_logits(model, enc)
     with on_device(model):

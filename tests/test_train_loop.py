@@ -12,7 +12,9 @@ from torch import nn
 from otters.errors import OttersError
 from otters.quant import GaussianActivationNoise, LSQQuantizer
 from otters.train.checkpoint import read_jsonl
-from otters.train.loop import TrainConfig, Trainer, epoch_batches, lr_factor, param_groups
+from otters.train.loop import TrainConfig, Trainer, epoch_batches
+from otters.train.optim import param_groups
+from otters.train.schedule import linear_warmup_decay
 
 torch.set_num_threads(1)
 
@@ -124,7 +126,7 @@ def test_checkpoint_files_are_safetensors_and_json(tmp_path):
 
 def test_lr_schedule_warmup_then_linear_decay():
     total, frac = 10, 0.2  # warm-up 2 steps
-    factors = [lr_factor(s, total, frac) for s in range(total)]
+    factors = [linear_warmup_decay(s, total, frac) for s in range(total)]
     assert factors[:3] == [0.5, 1.0, 1.0]
     assert factors[-1] == pytest.approx(1 / 8)
     assert all(a >= b for a, b in zip(factors[1:], factors[2:]))
@@ -139,7 +141,8 @@ def test_epoch_order_depends_on_seed_and_epoch_only():
 
 
 def test_param_groups_put_step_sizes_apart():
-    groups = param_groups(Toy(), _cfg())
+    cfg = _cfg()
+    groups = param_groups(Toy(), cfg.lr, cfg.weight_decay, cfg.step_size_lr)
     assert [g["weight_decay"] for g in groups] == [0.01, 0.0, 0.0]
     assert groups[2]["base_lr"] == _cfg().step_size_lr and len(groups[2]["params"]) == 1
     assert len(groups[0]["params"]) == 2 and len(groups[1]["params"]) == 2

@@ -8,7 +8,8 @@ import torch
 from otters.data.images import ImageData
 from otters.errors import OttersError
 from otters.models.vit import OpStats, SpikingViT, ViTConfig
-from otters.train.vit import TrainSettings, energy_per_image, evaluate_vit, load_vit, lr_factor, save_vit
+from otters.train.schedule import warmup_cosine
+from otters.train.vit import TrainSettings, energy_per_image, evaluate_vit, load_vit, save_vit
 from otters.train.vit_experiment import run_experiment
 
 TINY = dict(image_size=8, in_channels=1, num_classes=3, dim=8, depth=1, heads=2, mlp_ratio=2, T=2, pool_stages=1)
@@ -60,10 +61,10 @@ def test_config_validation():
 
 def test_lr_schedule_warmup_then_cosine():
     total = 100
-    assert lr_factor(0, total, 0.05) == pytest.approx(1 / 5)
-    assert lr_factor(4, total, 0.05) == pytest.approx(1.0)
-    assert lr_factor(5, total, 0.05) == pytest.approx(1.0)
-    assert lr_factor(total - 1, total, 0.05) < 0.01
+    assert warmup_cosine(0, total, 0.05) == pytest.approx(1 / 5)
+    assert warmup_cosine(4, total, 0.05) == pytest.approx(1.0)
+    assert warmup_cosine(5, total, 0.05) == pytest.approx(1.0)
+    assert warmup_cosine(total - 1, total, 0.05) < 0.01
 
 
 def test_energy_formula():

@@ -58,6 +58,24 @@ def stratified_holdout(strata: np.ndarray, fraction: float, seed: int) -> tuple[
     return np.sort(kept), np.sort(held)
 
 
+def seeded_indices(n: int, limit: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of ``min(limit, n)`` of ``n`` rows drawn without replacement with ``seed``
+    (all ``n`` when ``limit`` is None): the first ``limit`` of a seeded NumPy permutation."""
+    if limit is None or limit >= n:
+        return np.arange(n)
+    if limit < 0:
+        raise OttersError(f"a row limit must be >= 0, got {limit}")
+    return np.sort(np.random.default_rng(seed).permutation(n)[:limit])
+
+
+def seeded_subset(rows: TextExamples, limit: int | None, seed: int) -> TextExamples:
+    """The rows at :func:`seeded_indices` (``rows`` itself when ``limit`` is None or not below its length):
+    the one way a command trains or scores on a quick, repeatable share of a split."""
+    if limit is None or limit >= len(rows):
+        return rows
+    return rows.subset(seeded_indices(len(rows), limit, seed))
+
+
 def split_validation(examples: TextExamples) -> tuple[TextExamples, TextExamples]:
     """(train, validation) carved from a labelled GLUE train file; see the module docstring."""
     kept, held = stratified_holdout(_strata(examples), VALIDATION_FRACTION, SPLIT_SEED)

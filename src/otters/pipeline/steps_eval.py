@@ -59,12 +59,6 @@ def step_verify(ctx: RunContext, state: RunState) -> dict:
     }
 
 
-def _subset(rows, limit, seed):
-    if limit is None or limit >= len(rows):
-        return rows
-    return rows.subset(np.sort(np.random.default_rng(seed).permutation(len(rows))[:limit]))
-
-
 def score_qnn_and_snn(student, task: str, split: str, data_dir=None, rows: int | None = None, seed: int = 0,
                       batch_size: int = 64) -> dict:
     """Metrics of the student's QNN and of its spiking BERT on ``split``, from one pass over the rows.
@@ -73,30 +67,20 @@ def score_qnn_and_snn(student, task: str, split: str, data_dir=None, rows: int |
     are compared with the QNN's bit for bit (Prop. 1). Returns {"n", "qnn", "snn", "logits_equal",
     "max_abs_logit_diff", "mismatched_rows"}.
     """
-    import torch
-
     from otters.data.metrics import compute_metrics
-    from otters.data.splits import load_split
+    from otters.data.splits import load_split, seeded_subset
     from otters.data.tasks import get_task
-    from otters.data.tokenize import bucketed_batches, collate, encode
+    from otters.data.tokenize import encode
+    from otters.distill.checkpoint import load_student_checkpoint
     from otters.snn.bert import convert
-    from otters.train.robustness import load_student_checkpoint
+    from otters.train.predict import predict_each
 
     spec = get_task(task)
-    data = _subset(load_split(spec, split, data_dir), rows, seed)
-    model, tokenizer, max_len, _ = load_student_checkpoint(student)
-    model.eval()
-    enc = encode(tokenizer, data, max_len)
-    snn = convert(model)
-    width = spec.num_labels
-    qnn_out = np.zeros((len(enc), width), dtype=np.float32)
-    snn_out = np.zeros((len(enc), width), dtype=np.float32)
-    with torch.no_grad():
-        for idx in bucketed_batches(enc.lengths, batch_size, shuffle=False):
-            batch = collate(enc, idx)
-            args = (batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-            qnn_out[idx] = model(*args).logits.float().numpy()
-            snn_out[idx] = snn(*args).logits.float().numpy()
+    data = seeded_subset(load_split(spec, split, data_dir), rows, seed)
+    loaded = load_student_checkpoint(student)
+    model, max_len = loaded.model.eval(), loaded.max_len
+    enc = encode(loaded.tokenizer, data, max_len)
+    qnn_out, snn_out = predict_each([model, convert(model)], enc, batch_size)
     diff = np.abs(qnn_out.astype(np.float64) - snn_out.astype(np.float64))
     return {"n": len(enc), "max_len": max_len,
             "qnn": compute_metrics(spec, qnn_out, enc.labels), "snn": compute_metrics(spec, snn_out, enc.labels),
@@ -109,7 +93,7 @@ def majority_baseline(task: str, split: str, data_dir=None, rows: int | None = N
     """Metrics of always predicting the training split's most frequent class (None for regression):
     the floor a trained model must clear (a collapsed student scores exactly this)."""
     from otters.data.metrics import compute_metrics
-    from otters.data.splits import load_split
+    from otters.data.splits import load_split, seeded_subset
     from otters.data.tasks import get_task
 
     spec = get_task(task)
@@ -117,7 +101,7 @@ def majority_baseline(task: str, split: str, data_dir=None, rows: int | None = N
         return None
     train = load_split(spec, "train", data_dir)
     majority = int(np.bincount(np.asarray(train.labels, dtype=np.int64), minlength=spec.num_labels).argmax())
-    held = _subset(load_split(spec, split, data_dir), rows, seed)
+    held = seeded_subset(load_split(spec, split, data_dir), rows, seed)
     preds = np.full(len(held), majority, dtype=np.int64)
     return {"n": len(held), "class": spec.label_names[majority], "metrics": compute_metrics(spec, preds, held.labels)}
 
@@ -161,19 +145,19 @@ def step_evaluate(ctx: RunContext, state: RunState) -> dict:
 
 
 def _teacher_subset(teacher, ctx: RunContext, rows: int) -> dict:
-    from otters.data.metrics import compute_metrics
-    from otters.data.splits import load_split
+    from otters.data.splits import load_split, seeded_subset
     from otters.data.tasks import get_task
     from otters.data.tokenize import encode, load_tokenizer
     from otters.io import read_json
-    from otters.train.teacher import TEACHER_FILE, load_model, predict
+    from otters.train.predict import split_metrics
+    from otters.train.teacher import TEACHER_FILE, load_model
 
     spec = get_task(ctx.task)
-    data = _subset(load_split(spec, ctx.eval_split, ctx.data_dir), rows, ctx.seed)
+    data = seeded_subset(load_split(spec, ctx.eval_split, ctx.data_dir), rows, ctx.seed)
     info = Path(teacher) / TEACHER_FILE
     max_len = (read_json(info).get("settings") or {}).get("max_len", 128) if info.is_file() else 128
     enc = encode(load_tokenizer(teacher), data, int(max_len))
-    return {"n": len(enc), "metrics": compute_metrics(spec, predict(load_model(teacher), enc), enc.labels)}
+    return {"n": len(enc), "metrics": split_metrics(load_model(teacher), spec, enc)}
 
 
 def step_energy(ctx: RunContext, state: RunState) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 import sys
 import time
@@ -31,46 +30,12 @@ def set_threads(threads: int = 2) -> None:
     torch.set_num_threads(threads)
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch so a run is repeatable on the same machine."""
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def quiet_transformers() -> None:
     """Silence transformers' weight-loading chatter (the classifier head is new on purpose)."""
     from transformers.utils import logging
 
     logging.set_verbosity_error()
     logging.disable_progress_bar()
-
-
-def build_optimizer(model, lr: float, weight_decay: float, warmup_steps: int, total_steps: int):
-    """AdamW (Loshchilov & Hutter, ICLR 2019) with a linear warm-up/decay schedule.
-
-    lr(s) = lr * s / W for s < W, then lr * (S - s) / (S - W) (BERT's schedule, Devlin et al. 2019,
-    Appendix A.2). Biases and LayerNorm weights get no weight decay, as in BERT.
-    """
-    import torch
-    from transformers import get_linear_schedule_with_warmup
-
-    if lr <= 0 or not np.isfinite(lr):
-        raise OttersError(f"learning rate must be positive, got {lr}")
-    if total_steps < 1:
-        raise OttersError("no training steps: the training split is empty")
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (no_decay if param.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay).append(param)
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr
-    )
-    scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps, total_steps)
-    return optimizer, scheduler
 
 
 class MetricsLog:

@@ -29,14 +29,17 @@ from pathlib import Path
 
 import numpy as np
 
+from otters.distill.checkpoint import load_student_checkpoint
 from otters.errors import OttersError
 from otters.io import atomic_write_json, read_json
 from otters.train import ddp
 from otters.train.checkpoint import read_jsonl, staging_dir
 from otters.train.distill_coding import (DEFAULT_CALIBRATION_ROWS, calibration_batches, check_coding, coding_prepare,
-                                         init_student, is_coded, save_coding_if_any)
+                                         is_coded, save_coding_if_any)
 from otters.train.losses import DistillWeights, distillation_loss
-from otters.train.loop import TrainConfig, Trainer, epoch_seed
+from otters.train.loop import TrainConfig, Trainer
+from otters.train.predict import split_metrics
+from otters.train.seed import epoch_seed
 from otters.train.students import (freeze_teacher, hf_model, kd_outputs, resolve_teacher_dir, stage_plan,
                                    transfer_weights)
 
@@ -85,16 +88,9 @@ def _default_out(s: DistillSettings) -> Path:
     return Path("runs") / f"distill-{s.task}-{s.preset}{hat}{coded}-seed{s.seed}"
 
 
-def _subset(rows, limit: int | None, seed: int):
-    if limit is None or limit >= len(rows):
-        return rows
-    pick = np.sort(np.random.default_rng(seed).permutation(len(rows))[:limit])
-    return rows.subset(pick)
-
-
 def prepare_data(spec, teacher_dir: Path, s: DistillSettings, data_dir=None):
     """(train Encoded, validation Encoded, max_len, tokenizer) tokenised with the teacher's tokenizer."""
-    from otters.data.splits import load_split
+    from otters.data.splits import load_split, seeded_subset
     from otters.data.tokenize import encode, load_tokenizer
     from otters.train.teacher import TEACHER_FILE, teacher_settings
 
@@ -103,30 +99,9 @@ def prepare_data(spec, teacher_dir: Path, s: DistillSettings, data_dir=None):
         max_len = (read_json(teacher_dir / TEACHER_FILE).get("settings") or {}).get("max_len")
     max_len = int(max_len or teacher_settings(spec.name)["max_len"])
     tokenizer = load_tokenizer(teacher_dir)
-    train = _subset(load_split(spec, "train", data_dir), s.train_rows, s.seed)
-    val = _subset(load_split(spec, "validation", data_dir), s.eval_rows, s.seed + 1)
+    train = seeded_subset(load_split(spec, "train", data_dir), s.train_rows, s.seed)
+    val = seeded_subset(load_split(spec, "validation", data_dir), s.eval_rows, s.seed + 1)
     return encode(tokenizer, train, max_len), encode(tokenizer, val, max_len), max_len, tokenizer
-
-
-def evaluate_student(model, spec, encoded, batch_size: int = 64) -> dict:
-    """GLUE metrics (otters.data.compute_metrics) of ``model`` on an encoded labelled split, on the model's device."""
-    import torch
-
-    from otters.data.metrics import compute_metrics
-    from otters.data.tokenize import bucketed_batches, collate
-
-    device = next(model.parameters()).device
-    outputs = [None] * len(encoded)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for rows in bucketed_batches(encoded.lengths, batch_size, shuffle=False):
-            batch = collate(encoded, rows)
-            logits = model(**{k: batch[k].to(device) for k in ("input_ids", "attention_mask", "token_type_ids")}).logits
-            for r, i in enumerate(rows):
-                outputs[i] = logits[r].float().cpu().numpy()
-    model.train(was_training)
-    return compute_metrics(spec, np.stack(outputs), encoded.labels)
 
 
 def make_loss_fn(teacher, regression: bool, weights: DistillWeights):
@@ -183,7 +158,7 @@ def run_stage(index: int, name: str, model, teacher, spec, train_enc, val_enc, s
         model, cfg, stage_dir,
         loss_fn=make_loss_fn(teacher.to(info.device), spec.regression, s.weights),
         make_batch=lambda rows: collate(train_enc, rows), num_examples=len(train_enc),
-        evaluate=lambda m: evaluate_student(m, spec, val_enc),
+        evaluate=lambda m: split_metrics(m, spec, val_enc),
         main_metric=metric,
         batch_order=lambda epoch: bucketed_batches(lengths, cfg.batch_size, True, epoch_seed(cfg.seed, epoch)),
         calibrate=prepare or _calibrate,
@@ -235,7 +210,8 @@ def distill(task: str, preset: str | None = None, teacher=None, *, hat: float = 
     spec = get_task(task)
     init_model = None
     if init is not None:
-        init_model, init_preset, init_teacher = init_student(init)
+        loaded = load_student_checkpoint(init, trainable=True)
+        init_model, init_preset, init_teacher = loaded.model, loaded.preset, loaded.teacher
         if preset is not None and preset != init_preset:
             raise OttersError(f"--init {init} is a {init_preset} student; drop --preset or give {init_preset}")
         if stages != "single" or hat:

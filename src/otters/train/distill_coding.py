@@ -24,8 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
+from otters.data.splits import seeded_indices
 from otters.errors import OttersError
 
 DEFAULT_CALIBRATION_ROWS = 256
@@ -54,7 +53,7 @@ def calibration_batches(encoded, rows: int, seed: int, batch_size: int = 32) -> 
 
     if rows < 1:
         raise OttersError(f"--calibration-rows must be >= 1, got {rows}")
-    keep = np.sort(np.random.default_rng(seed).permutation(len(encoded))[: min(rows, len(encoded))])
+    keep = seeded_indices(len(encoded), rows, seed)
     return [collate(encoded, keep[pos]) for pos in bucketed_batches(encoded.lengths[keep], batch_size, shuffle=False)]
 
 
@@ -91,25 +90,3 @@ def save_coding_if_any(model, directory) -> None:
 
     if model_coding(model) != "ttfs" or dead_zone_state(model):
         save_coding(model, directory)
-
-
-def init_student(path):
-    """(trainable student, its preset, its recorded teacher or None) from a packed student checkpoint."""
-    from otters.io import read_json
-    from otters.models.packing import binary_modules
-    from otters.snn.mttfs import load_coded_student
-
-    path = Path(path)
-    if (path / "student" / "otters.json").is_file():
-        path = path / "student"
-    if not (path / "otters.json").is_file():
-        raise OttersError(f"--init {path} is not a student checkpoint (no otters.json)")
-    model = load_coded_student(path)
-    for module in binary_modules(model).values():
-        if module.frozen:  # latent weight = codes * scale (set by freeze): it binarises to the same codes and scale
-            module.frozen_codes, module.frozen_scale = None, None
-            module.weight.requires_grad_(True)
-    meta = read_json(path / "distill.json") if (path / "distill.json").is_file() else {}
-    teacher = (meta.get("settings") or {}).get("teacher")
-    preset = str(model.config.preset).split("@")[0]
-    return model, preset, teacher

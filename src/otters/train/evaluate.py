@@ -44,13 +44,11 @@ def evaluate_student(path: Path, task: str, split: str, mode: str, data_dir, bat
     Rows are tokenised with the student's tokenizer and max_len (``load_student_checkpoint``) and run in
     length-bucketed batches; returns {"n", "metrics"}.
     """
-    import numpy as np
-    import torch
-
     from otters.data.metrics import compute_metrics
-    from otters.data.tokenize import bucketed_batches, collate, encode
+    from otters.data.tokenize import encode
+    from otters.distill.checkpoint import load_student_checkpoint
     from otters.train.common import set_threads
-    from otters.train.robustness import load_student_checkpoint, predict_logits
+    from otters.train.predict import predict_logits
 
     if mode == "fp":
         raise OttersError(f"{path} is an otters student: it runs in --mode qnn or --mode snn (fp is for teachers)")
@@ -59,21 +57,14 @@ def evaluate_student(path: Path, task: str, split: str, mode: str, data_dir, bat
     if rows.labels is None:
         raise OttersError(f"{spec.name} {split} has no labels (GLUE test labels are not public); use --split dev")
     set_threads(threads)
-    model, tokenizer, max_len, _ = load_student_checkpoint(path)
-    model.eval()
-    encoded = encode(tokenizer, rows, max_len)
+    student = load_student_checkpoint(path)
+    encoded = encode(student.tokenizer, rows, student.max_len)
     if mode == "qnn":
-        logits = predict_logits(model, encoded, batch_size)
+        logits = predict_logits(student.model, encoded, batch_size)
     else:
         from otters.snn.bert import convert
 
-        snn = convert(model)
-        logits = np.zeros((len(encoded), spec.num_labels), dtype=np.float32)
-        with torch.no_grad():
-            for idx in bucketed_batches(encoded.lengths, batch_size, shuffle=False):
-                batch = collate(encoded, idx)
-                out = snn(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-                logits[idx] = out.logits.float().numpy()
+        logits = predict_logits(convert(student.model.eval()), encoded, batch_size)
     return {"n": len(rows), "metrics": compute_metrics(spec, logits, encoded.labels)}
 
 
@@ -93,7 +84,8 @@ def evaluate_hf(path: Path, task: str, split: str, data_dir, max_len: int | None
     """Full-precision evaluation of a Hugging Face sequence-classification directory."""
     from otters.data.tokenize import encode, load_tokenizer
     from otters.train.common import set_threads
-    from otters.train.teacher import TEACHER_FILE, evaluate_model, load_model
+    from otters.train.predict import split_metrics
+    from otters.train.teacher import TEACHER_FILE, load_model
 
     spec = get_task(task)
     rows = load_split(spec, split, data_dir)
@@ -107,7 +99,7 @@ def evaluate_hf(path: Path, task: str, split: str, data_dir, max_len: int | None
         raise OttersError(f"{path} has {model.config.num_labels} outputs but {spec.name} needs {spec.num_labels}; "
                           f"is it a {spec.name} model?")
     encoded = encode(load_tokenizer(path), rows, int(max_len or 128))
-    return {"n": len(rows), "metrics": evaluate_model(model, spec, encoded, batch_size)}
+    return {"n": len(rows), "metrics": split_metrics(model, spec, encoded, batch_size)}
 
 
 def evaluate_checkpoint(path: str | os.PathLike, task: str | None = None, split: str = "validation",

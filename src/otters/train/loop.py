@@ -10,7 +10,7 @@ steps s+1, s+2, ... of the uninterrupted run (same machine, same thread count).
 from __future__ import annotations
 
 import contextlib
-import math
+import json
 import os
 import time
 from collections.abc import Callable
@@ -34,6 +34,9 @@ from otters.train.checkpoint import (
     rng_tensors,
 )
 from otters.train.common import progress
+from otters.train.optim import build_optimizer
+from otters.train.schedule import linear_warmup_decay
+from otters.train.seed import epoch_seed
 
 # Keys of TrainConfig that may change between a run and its resumption (they do not alter the math).
 _RESUMABLE_CHANGES = {"progress", "log_every", "device"}
@@ -86,69 +89,10 @@ class TrainResult:
     resumed_from: int | None = None
 
 
-def lr_factor(step: int, total: int, warmup_fraction: float) -> float:
-    """Multiplier of the base LR for step ``step`` (0-based): s/W for s < W, then (N - s)/(N - W).
-
-    W = ceil(warmup_fraction * N). Source: BERT's linear warm-up + linear decay (Devlin et al. 2019,
-    appendix A.2; BertAdam's ``warmup_linear`` used by Sorbet).
-    """
-    warm = math.ceil(warmup_fraction * total)
-    if step < warm:
-        return (step + 1) / warm
-    return max(0.0, (total - step) / max(1, total - warm))
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """A 32-bit seed derived from (run seed, epoch) alone (numpy SeedSequence)."""
-    return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1)[0])
-
-
 def epoch_batches(num_examples: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
     """Global batches of epoch ``epoch``: a permutation drawn from (seed, epoch), cut every batch_size rows."""
     order = np.random.default_rng(epoch_seed(seed, epoch)).permutation(num_examples)
     return [order[i:i + batch_size] for i in range(0, num_examples, batch_size)]
-
-
-def is_step_size(name: str, param: torch.nn.Parameter) -> bool:
-    """True for learned quantizer step sizes (LSQ alpha), which get their own optimizer group."""
-    return name.endswith(".alpha") or name == "alpha"
-
-
-def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
-    """AdamW groups: weights with decay; biases and norm parameters without; step sizes at their own LR.
-
-    Source: BertAdam's no-decay list (bias, LayerNorm) and Sorbet's separate step-size group
-    (lr 1e-4, no weight decay), PAPERS.md sec. 2.
-    """
-    decay, no_decay, steps = [], [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        if is_step_size(name, p):
-            steps.append(p)
-        elif p.ndim <= 1 or "norm" in name.lower():
-            no_decay.append(p)
-        else:
-            decay.append(p)
-    groups = [
-        {"params": decay, "weight_decay": cfg.weight_decay, "base_lr": cfg.lr},
-        {"params": no_decay, "weight_decay": 0.0, "base_lr": cfg.lr},
-        {"params": steps, "weight_decay": 0.0, "base_lr": cfg.step_size_lr},
-    ]
-    return [g for g in groups if g["params"]]
-
-
-def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW over :func:`param_groups` (Loshchilov & Hutter 2019), fused kernel.
-
-    ``fused=True`` runs one kernel per parameter instead of ~10 elementwise passes (measured 5-8x faster
-    on the MiniLM student, whose 30522 x 384 embedding table dominates; docs/training.md,
-    Performance). Same update rule, same kernels with or without DDP, so resume stays bit-exact.
-    """
-    groups = param_groups(model, cfg)
-    if not groups:
-        raise OttersError("the model has no trainable parameters")
-    return torch.optim.AdamW([{**g, "lr": g["base_lr"]} for g in groups], fused=True)
 
 
 class Trainer:
@@ -182,7 +126,7 @@ class Trainer:
         self.run_meta = run_meta or {}
         self.store = CheckpointStore(self.out_dir / "checkpoint")
         self.metrics_path = self.out_dir / "metrics.jsonl"
-        self.optimizer = build_optimizer(self.model, cfg)
+        self.optimizer = build_optimizer(self.model, cfg.lr, cfg.weight_decay, cfg.step_size_lr)
         self.steps_per_epoch = len(self.batch_order(0))
         self.total_steps = cfg.epochs * self.steps_per_epoch
         if cfg.max_steps is not None:
@@ -247,7 +191,7 @@ class Trainer:
         local = ddp.shard(indices, self.info.rank, self.info.world) if self.info.distributed else indices
         batch = self._to_device(self.make_batch(local))
         for group in self.optimizer.param_groups:
-            group["lr"] = group["base_lr"] * lr_factor(self.step, self.total_steps, self.cfg.warmup_fraction)
+            group["lr"] = group["base_lr"] * linear_warmup_decay(self.step, self.total_steps, self.cfg.warmup_fraction)
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             loss, parts = self.loss_fn(wrapped, batch)
@@ -325,8 +269,6 @@ class Trainer:
 
 
 def _json_line(record: dict) -> str:
-    import json
-
     return json.dumps(record, sort_keys=True) + "\n"
 
 

@@ -174,13 +174,13 @@ def matterhorn_table(checkpoint, task: str | None = None, dead_zones=(0, 1, 2, 3
     import torch
 
     from otters.coding.mttfs import check_dead_zone
-    from otters.data.splits import load_split
+    from otters.data.splits import load_split, seeded_subset
     from otters.data.tasks import get_task
     from otters.data.tokenize import encode
     from otters.models import load_student
     from otters.train.common import set_threads
     from otters.train.distill_coding import calibration_batches
-    from otters.train.robustness import load_student_checkpoint
+    from otters.distill.checkpoint import load_student_checkpoint
 
     log = log or (lambda msg: None)
     zones = sorted({check_dead_zone(int(k)) for k in dead_zones})
@@ -189,16 +189,15 @@ def matterhorn_table(checkpoint, task: str | None = None, dead_zones=(0, 1, 2, 3
     if finetune_steps < 0:
         raise OttersError(f"--finetune-steps must be >= 0, got {finetune_steps}")
     set_threads(threads)
-    _, tokenizer, max_len, meta = load_student_checkpoint(checkpoint)
-    path = Path(checkpoint) / "student" if (Path(checkpoint) / "student" / "otters.json").is_file() else Path(checkpoint)
-    settings = meta.get("settings") or {}
+    student = load_student_checkpoint(checkpoint)
+    tokenizer, max_len, path = student.tokenizer, student.max_len, student.path
+    settings = student.settings
     spec = get_task(task or settings.get("task") or _missing_task(path))
     base = load_student(path).eval()  # the checkpoint's plain QNN (its own coding.json, if any, is not applied)
     rows = load_split(spec, split, data_dir)
     if rows.labels is None:
         raise OttersError(f"{spec.name} {split} has no labels; use --split validation")
-    if samples is not None and samples < len(rows):
-        rows = rows.subset(np.sort(np.random.default_rng(seed).permutation(len(rows))[:samples]))
+    rows = seeded_subset(rows, samples, seed)
     encoded = encode(tokenizer, rows, max_len)
     silent = None
     if finetune_steps == 0:  # the checkpoint's silent levels, from the same seeded sentences as otters distill's

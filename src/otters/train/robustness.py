@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from otters.distill.checkpoint import load_student_checkpoint
 from otters.errors import OttersError
-from otters.io import read_json
+from otters.train.predict import predict_logits
 
 KINDS = ("synapse", "output", "tau", "beta")
 DEFAULT_LEVELS = tuple(round(0.02 * i, 2) for i in range(11))
@@ -85,48 +86,6 @@ def on_device(model, curve=None, adc_bits: int = 8, variation=None):
             stage.set_accumulator(prev)
 
 
-def predict_logits(model, encoded, batch_size: int = 64) -> np.ndarray:
-    """Eval-mode outputs of ``model`` for every row of ``encoded`` (original order), float32."""
-    import torch
-
-    from otters.data.tokenize import bucketed_batches, collate
-
-    model.eval()
-    out = [None] * len(encoded)
-    with torch.no_grad():
-        for rows in bucketed_batches(encoded.lengths, batch_size, shuffle=False):
-            batch = collate(encoded, rows)
-            logits = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]).logits
-            for r, i in enumerate(rows):
-                out[i] = logits[r].float().numpy()
-    return np.stack(out)
-
-
-def load_student_checkpoint(path: str | os.PathLike):
-    """(model, tokenizer, max_len, meta) of a distilled student: its ``student/`` dir or the run dir above it.
-    The model carries the checkpoint's ``coding.json`` (M-TTFS silent levels, dead zone): its QNN is the
-    dead-zone QNN and ``otters.snn.bert.convert`` gives its M-TTFS SNN."""
-    from transformers import AutoTokenizer
-
-    from otters.snn.mttfs import load_coded_student
-
-    path = Path(path)
-    if (path / "student" / "otters.json").is_file():
-        path = path / "student"
-    if not (path / "otters.json").is_file():
-        raise OttersError(f"{path} is not a student checkpoint (no otters.json); give a distill output folder")
-    meta = read_json(path / "distill.json") if (path / "distill.json").is_file() else {}
-    settings = meta.get("settings", {})
-    source = path if (path / "tokenizer_config.json").is_file() else settings.get("teacher")
-    if source is None:
-        raise OttersError(f"{path} holds no tokenizer and does not name its teacher; re-run otters distill")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(source), use_fast=True, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise OttersError(f"cannot load the tokenizer of {path} ({str(exc).splitlines()[0]})") from None
-    return load_coded_student(path), tokenizer, int(settings.get("max_len") or 128), meta
-
-
 def sweep(checkpoints, task: str, levels=DEFAULT_LEVELS, draws: int = 3, kinds=KINDS, seed: int = 0,
           split: str = "validation", rows: int | None = None, curve=None, adc_bits: int = 8, data_dir=None,
           log=None) -> dict:
@@ -137,7 +96,7 @@ def sweep(checkpoints, task: str, levels=DEFAULT_LEVELS, draws: int = 3, kinds=K
     The level-0 row is the nominal chip, evaluated once; ``exact`` says its logits equal the QNN's bit for bit.
     """
     from otters.data.metrics import compute_metrics, main_metric
-    from otters.data.splits import load_split
+    from otters.data.splits import load_split, seeded_subset
     from otters.data.tasks import get_task
     from otters.data.tokenize import encode
 
@@ -149,9 +108,7 @@ def sweep(checkpoints, task: str, levels=DEFAULT_LEVELS, draws: int = 3, kinds=K
     for kind in kinds:
         variation_for(kind, 0.0, curve, 0)  # validates the names before any work
     metric = main_metric(spec)
-    data = load_split(spec, split, data_dir)
-    if rows is not None and rows < len(data):
-        data = data.subset(np.sort(np.random.default_rng(seed).permutation(len(data))[:rows]))
+    data = seeded_subset(load_split(spec, split, data_dir), rows, seed)
     if data.labels is None:
         raise OttersError(f"{spec.name} {split} has no labels; use --split validation")
     from otters.device import PAPER_CURVE
@@ -160,8 +117,9 @@ def sweep(checkpoints, task: str, levels=DEFAULT_LEVELS, draws: int = 3, kinds=K
     out = {"task": spec.name, "split": split, "metric": metric, "levels": levels, "kinds": list(kinds),
            "draws": draws, "rows": len(data), "adc_bits": adc_bits, "checkpoints": {}}
     for path in checkpoints:
-        model, tokenizer, max_len, meta = load_student_checkpoint(path)
-        enc = encode(tokenizer, data, max_len)
+        student = load_student_checkpoint(path)
+        model, meta = student.model, student.meta
+        enc = encode(student.tokenizer, data, student.max_len)
         score = lambda logits: float(compute_metrics(spec, logits, data.labels)[metric])  # noqa: E731
         qnn_logits = predict_logits(model, enc)
         with on_device(model, curve, adc_bits):

@@ -29,16 +29,19 @@ from pathlib import Path
 
 import numpy as np
 
-from otters.data.metrics import compute_metrics, main_metric
+from otters.data.metrics import main_metric
 from otters.data.overlap import OverlapIndex, drop_overlapping, evaluation_texts
-from otters.data.splits import load_split
+from otters.data.splits import load_split, seeded_subset
 from otters.data.tasks import TaskSpec, get_task
-from otters.data.tokenize import Encoded, bucketed_batches, collate, encode, load_tokenizer, resolve_model_dir
+from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer, resolve_model_dir
 from otters.errors import OttersError
 from otters.io import atomic_write_json, read_json
-from otters.train.common import (MetricsLog, build_optimizer, exclusive_lock, load_training_state, progress,
-                                 quiet_transformers, replace_dir, save_training_state, seed_everything,
-                                 set_threads)
+from otters.train.common import (MetricsLog, exclusive_lock, load_training_state, progress, quiet_transformers,
+                                 replace_dir, save_training_state, set_threads)
+from otters.train.optim import build_optimizer
+from otters.train.predict import split_metrics
+from otters.train.schedule import linear_warmup_decay
+from otters.train.seed import seed_everything
 
 TEACHER_FILE = "teacher.json"
 BEST_RECORD = "best_record.json"
@@ -131,27 +134,6 @@ def load_model(model_dir, spec: TaskSpec | None = None):
         raise OttersError(f"cannot load a model from {model_dir} ({str(exc).splitlines()[0]})") from None
 
 
-def predict(model, encoded: Encoded, batch_size: int = 64) -> np.ndarray:
-    """Model outputs (logits, or scores of shape (n, 1) for regression) in the rows' original order."""
-    import torch
-
-    model.eval()
-    outputs = [None] * len(encoded)
-    with torch.inference_mode():
-        for rows in bucketed_batches(encoded.lengths, batch_size, shuffle=False):
-            batch = collate(encoded, rows)
-            batch.pop("labels", None)
-            logits = model(**batch).logits.float().numpy()
-            for r, i in enumerate(rows):
-                outputs[i] = logits[r]
-    return np.stack(outputs)
-
-
-def evaluate_model(model, spec: TaskSpec, encoded: Encoded, batch_size: int = 64) -> dict:
-    """GLUE metrics of ``model`` on an encoded, labelled split."""
-    return compute_metrics(spec, predict(model, encoded, batch_size), encoded.labels)
-
-
 def _fingerprint(spec, settings, seed, base_hash, n_train, exclude_overlap=None) -> dict:
     extra = {"exclude_overlap": exclude_overlap} if exclude_overlap else {}
     return {"task": spec.name, "seed": seed, "base_model_hash": base_hash, "train_rows": n_train, **settings, **extra}
@@ -197,9 +179,7 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
     set_threads(threads)
     seed_everything(seed)
     train_rows = load_split(spec, "train", data_dir)
-    if max_train_rows is not None and max_train_rows < len(train_rows):  # a seeded random subset
-        keep = np.random.default_rng(seed).permutation(len(train_rows))[:max_train_rows]
-        train_rows = train_rows.subset(np.sort(keep))
+    train_rows = seeded_subset(train_rows, max_train_rows, seed)
     val_rows = load_split(spec, "validation", data_dir)
     decontamination = None
     if exclude_overlap:
@@ -220,8 +200,9 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
 
     steps_per_epoch = -(-len(train_enc) // settings["batch_size"])
     total_steps = steps_per_epoch * settings["epochs"]
-    optimizer, scheduler = build_optimizer(model, settings["lr"], weight_decay, int(warmup_ratio * total_steps),
-                                           total_steps)
+    optimizer = build_optimizer(model, settings["lr"], weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: linear_warmup_decay(step, total_steps, warmup_ratio))
     fingerprint = _fingerprint(spec, settings, seed, model_hash(model_dir), len(train_enc),
                                decontamination and decontamination["against"])
     work = out_dir.with_name(out_dir.name + ".work")
@@ -253,7 +234,7 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
         save_training_state(work / "state", model, optimizer, scheduler, {**state, "fingerprint": fingerprint})
 
     def evaluate_and_keep():
-        scores = evaluate_model(model, spec, val_enc)
+        scores = split_metrics(model, spec, val_enc)
         model.train()
         record = {"step": state["global_step"], "epoch": round(state["global_step"] / steps_per_epoch, 3),
                   "validation": scores, "elapsed_s": round(elapsed0 + time.monotonic() - started, 1)}

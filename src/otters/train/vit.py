@@ -15,7 +15,6 @@ results), both written atomically; nothing is pickled.
 from __future__ import annotations
 
 import math
-import random
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -29,6 +28,8 @@ from otters.data.images import ImageData
 from otters.errors import OttersError
 from otters.io import atomic_write_json, load_tensors, read_json, save_tensors
 from otters.models.vit import OpStats, SpikingViT, ViTConfig
+from otters.train.schedule import warmup_cosine
+from otters.train.seed import seed_everything
 from otters.train.vit_state import has_state, load_state, run_identity, save_state
 
 ENERGY_TABLES = ("45nm", "22nm")  # otters.energy cost tables every result is priced with
@@ -50,26 +51,10 @@ class TrainSettings:
     budget_s: float | None = 900.0  # wall seconds per run (training + test pass); None: no check
 
 
-def seed_all(seed: int) -> None:
-    """Seed Python, NumPy and torch."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def normalise(images_u8: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
     """x = (u8 / 255 - mean_c) / std_c per channel c (statistics of the training split)."""
     x = images_u8.float().div_(255.0)
     return (x - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
-
-
-def lr_factor(step: int, total: int, warmup_frac: float) -> float:
-    """Linear warm-up for w = ceil(warmup_frac * total) steps, then cosine: 0.5 (1 + cos(pi p))."""
-    warmup = max(1, math.ceil(warmup_frac * total))
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
 
 @torch.no_grad()
@@ -131,7 +116,7 @@ def train_vit(cfg: ViTConfig, data: ImageData, settings: TrainSettings, progress
     """
     if settings.epochs < 1 or settings.batch_size < 1:
         raise OttersError("epochs and batch size must be >= 1")
-    seed_all(settings.seed)
+    seed_everything(settings.seed)
     model = SpikingViT(cfg)
     mean, std = data.channel_stats()
     train_x, train_y = training_split(data, settings)
@@ -163,8 +148,8 @@ def train_vit(cfg: ViTConfig, data: ImageData, settings: TrainSettings, progress
             loss_sum, seen = 0.0, 0
             wall0, cpu0 = time.perf_counter(), time.process_time()
             for start in range(0, n, settings.batch_size):
-                for group in optimizer.param_groups:  # = LambdaLR(lr_factor): lr * factor(step)
-                    group["lr"] = settings.lr * lr_factor(step, total, settings.warmup_frac)
+                for group in optimizer.param_groups:  # = LambdaLR(warmup_cosine): lr * factor(step)
+                    group["lr"] = settings.lr * warmup_cosine(step, total, settings.warmup_frac)
                 idx = order[start : start + settings.batch_size]
                 loss = F.cross_entropy(model(normalise(train_x[idx], mean, std)), train_y[idx])
                 optimizer.zero_grad(set_to_none=True)

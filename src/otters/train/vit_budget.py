@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from otters.data.images import ImageData
 from otters.errors import OttersError
 from otters.models.vit import SpikingViT
-from otters.train.vit import TrainSettings, training_split, default_config, evaluate_vit, normalise, seed_all
+from otters.train.seed import seed_everything
+from otters.train.vit import TrainSettings, training_split, default_config, evaluate_vit, normalise
 
 
 def _clock():
@@ -39,7 +40,7 @@ def estimate_run(data: ImageData, attention: str, T: int, settings: TrainSetting
     if steps < 1 or eval_images < 1:
         raise OttersError("steps and eval images must be >= 1")
     cfg = default_config(data, attention, T, **geometry)
-    seed_all(settings.seed)
+    seed_everything(settings.seed)
     model = SpikingViT(cfg)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     train_x, train_y = training_split(data, settings)
