@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otters.energy import builtin_tables, energy_from_acs_macs, load_table
+from otters.energy import builtin_tables, load_table
+from otters.vit.energy import energy_from_acs_macs
 from otters.energy.costs import parse_dtype
 from otters.energy.stats import FiringStats, Population
 from otters.errors import OttersError

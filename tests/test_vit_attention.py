@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otters.errors import OttersError
-from otters.models.a2os2a import (
+from otters.vit.attention import (
     PRESETS, addition_only_attention, attention_core, attention_ops, get_preset, masked_matmul, product_ops,
 )
-from otters.models.vit import LinearBN, OpStats, _conv_acs
-from otters.nn.spiking import ReLUNeuron
+from otters.vit.model import LinearBN, OpStats, _conv_acs
+from otters.vit.neurons import ReLUNeuron
 
 
 def _operand(kind, shape, gen):

@@ -1,4 +1,4 @@
-"""Image data loaders (otters.data.images): IDX parsing, fixed splits, the code-free CIFAR loader."""
+"""Image data loaders (otters.vit.data): IDX parsing, fixed splits, the code-free CIFAR loader."""
 
 import gzip
 import os
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from otters.errors import OttersError
-from otters.data.images import (
+from otters.vit.data import (
     FASHION_MNIST_DIR, load_cifar, load_digits, load_fashion_mnist, load_images, load_mnist5k,
     load_png_folders, read_idx, safe_load_pickle,
 )

@@ -1,16 +1,17 @@
-"""The spiking ViT (otters.models.vit) and its training / checkpoint / CLI layer, on tiny inputs."""
+"""The spiking ViT (otters.vit.model) and its training / checkpoint / CLI layer, on tiny inputs."""
 
 import json
 
 import pytest
 import torch
 
-from otters.data.images import ImageData
+from otters.vit.data import ImageData
 from otters.errors import OttersError
-from otters.models.vit import OpStats, SpikingViT, ViTConfig
+from otters.vit.model import OpStats, SpikingViT, ViTConfig
 from otters.train.schedule import warmup_cosine
-from otters.train.vit import TrainSettings, energy_per_image, evaluate_vit, load_vit, save_vit
-from otters.train.vit_experiment import run_experiment
+from otters.vit.energy import energy_per_image
+from otters.vit.train import TrainSettings, evaluate_vit, load_vit, save_vit
+from otters.vit.experiment import run_experiment
 
 TINY = dict(image_size=8, in_channels=1, num_classes=3, dim=8, depth=1, heads=2, mlp_ratio=2, T=2, pool_stages=1)
 

@@ -1,4 +1,4 @@
-"""Spiking neurons (otters.nn.spiking): hand-worked dynamics, surrogate gradients, a NumPy cross-check."""
+"""Spiking neurons (otters.vit.neurons): hand-worked dynamics, surrogate gradients, a NumPy cross-check."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otters.errors import OttersError
-from otters.nn.spiking import (
+from otters.vit.neurons import (
     LIF, ReLUNeuron, TernaryLIF, heaviside, lif_multistep, make_neuron, relu_multistep, ternary_multistep,
 )
 

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from otters.data.images import load_digits
+from otters.vit.data import load_digits
 from otters.energy import load_table
 from otters.errors import OttersError
 from otters.io import load_tensors
-from otters.train.vit import TrainSettings, train_vit, default_config
-from otters.train.vit_ablation import ablation_table, compare, load_summaries, welch_p
-from otters.train.vit_budget import estimate_run
-from otters.train.vit_experiment import run_experiment
-from otters.train.vit_state import STATE_DIR, has_state
+from otters.vit.train import TrainSettings, train_vit, default_config
+from otters.vit.ablation import ablation_table, compare, load_summaries, welch_p
+from otters.vit.budget import estimate_run
+from otters.vit.experiment import run_experiment
+from otters.vit.state import STATE_DIR, has_state
 
 GEOMETRY = dict(dim=16, depth=1, heads=2, mlp_ratio=2)
 TIMING_KEYS = {"epoch_seconds", "epoch_cpu_seconds"}

@@ -7,7 +7,9 @@
 - :mod:`~otters.energy.stats`: activity statistics (Gaussian + LSQ-init defaults, or measured).
 - architectures / architectures_ttfs / registry: analytical workloads of BERT, the 1-bit QNN,
   Sorbet, SpikeLM, Otters (1- and 4-bit K/V) and Matterhorn; :func:`model_energy`.
-- :mod:`~otters.energy.paper`: the paper table with gap notes; :mod:`~otters.energy.vit`: ACs/MACs hook.
+- :mod:`~otters.energy.paper`: the paper table with gap notes.
+
+The spiking ViT's ACs/MACs pricing lives with the ViT, in :mod:`otters.vit.energy`.
 """
 
 from otters.energy.blocks import GEOMETRIES, Geometry, get_geometry
@@ -16,12 +18,11 @@ from otters.energy.model import EnergyReport, Hardware, StageEnergy, energy_from
 from otters.energy.paper import gap_note, ordering_matches_paper, paper_rows
 from otters.energy.registry import ARCHITECTURES, DEFAULT_SEQ_LEN, build_workloads, model_energy
 from otters.energy.stats import FiringStats, Population
-from otters.energy.vit import energy_from_acs_macs, vit_workload
 from otters.energy.workload import Workload, workload_from_counts
 
 __all__ = [
     "ARCHITECTURES", "DEFAULT_SEQ_LEN", "GEOMETRIES", "CostTable", "EnergyReport", "FiringStats", "Geometry",
-    "Hardware", "Population", "StageEnergy", "Workload", "build_workloads", "builtin_tables", "energy_from_acs_macs",
+    "Hardware", "Population", "StageEnergy", "Workload", "build_workloads", "builtin_tables",
     "energy_from_counts", "evaluate", "gap_note", "get_geometry", "load_table", "model_energy",
-    "ordering_matches_paper", "paper_rows", "vit_workload", "workload_from_counts",
+    "ordering_matches_paper", "paper_rows", "workload_from_counts",
 ]

@@ -1,4 +1,6 @@
-"""otters.models: the BERT student (full precision, Sorbet W1A4 QNN, Otters 1-bit K/V) and the spiking ViTs.
+"""otters.models: the BERT student (full precision, Sorbet W1A4 QNN, Otters 1-bit K/V).
+
+The spiking ViT has its own package, :mod:`otters.vit`.
 
 Main entry points::
 

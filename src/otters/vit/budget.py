@@ -19,11 +19,11 @@ import time
 import torch
 import torch.nn.functional as F
 
-from otters.data.images import ImageData
 from otters.errors import OttersError
-from otters.models.vit import SpikingViT
 from otters.train.seed import seed_everything
-from otters.train.vit import TrainSettings, training_split, default_config, evaluate_vit, normalise
+from otters.vit.data import ImageData
+from otters.vit.model import SpikingViT
+from otters.vit.train import TrainSettings, default_config, evaluate_vit, normalise, training_split
 
 
 def _clock():

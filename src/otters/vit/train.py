@@ -4,10 +4,10 @@ Recipe: cross-entropy, AdamW (lr 2e-3, weight decay 0.01), batch 128, 3 epochs, 
 the first 5 % of steps then cosine decay to zero (a one-cycle schedule over the whole run:
 lr(s) = lr * (s + 1) / w for s < w, then lr * 0.5 (1 + cos(pi (s - w) / (S - w)))), no augmentation;
 the model after the last epoch is kept (validation accuracy is logged per epoch, the test set is
-evaluated once at the end, by otters.train.vit_experiment).
+evaluated once at the end, by otters.vit.experiment).
 
 Runs resume: with ``run_dir`` the model, optimizer and generators are saved after every epoch
-(otters.train.vit_state) and a later call continues from the last finished epoch, bit for bit.
+(otters.vit.state) and a later call continues from the last finished epoch, bit for bit.
 Final checkpoints: ``model.safetensors`` (state dict) + ``config.json`` (geometry, normalisation,
 results), both written atomically; nothing is pickled.
 """
@@ -20,19 +20,18 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from otters.data.images import ImageData
 from otters.errors import OttersError
 from otters.io import atomic_write_json, load_tensors, read_json, save_tensors
-from otters.models.vit import OpStats, SpikingViT, ViTConfig
+from otters.train.common import progress as progress_bar
 from otters.train.schedule import warmup_cosine
 from otters.train.seed import seed_everything
-from otters.train.vit_state import has_state, load_state, run_identity, save_state
+from otters.vit.data import ImageData
+from otters.vit.model import OpStats, SpikingViT, ViTConfig
+from otters.vit.state import has_state, load_state, run_identity, save_state
 
-ENERGY_TABLES = ("45nm", "22nm")  # otters.energy cost tables every result is priced with
 BUDGET_PROBE_STEPS = 20  # training steps timed before the run's total time is projected
 
 
@@ -61,7 +60,7 @@ def normalise(images_u8: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) ->
 def evaluate_vit(model: SpikingViT, images_u8, labels, mean, std, batch_size: int = 256,
                  count_ops: bool = False) -> dict:
     """Accuracy of ``model`` on uint8 images; with ``count_ops`` also ACs/MACs per image and firing
-    rates (otters.models.vit.OpStats)."""
+    rates (otters.vit.model.OpStats)."""
     model.eval()
     stats = OpStats() if count_ops else None
     correct = 0
@@ -73,26 +72,6 @@ def evaluate_vit(model: SpikingViT, images_u8, labels, mean, std, batch_size: in
     if stats is not None:
         out.update(stats.summary())
     return out
-
-
-def energy_per_image(acs: float, macs: float, table: str = "45nm") -> dict:
-    """E = ACs * E_AC + MACs * E_MAC per image (fp32 ops), in pJ and uJ, priced by otters.energy.
-
-    E_AC = E_add(fp32), E_MAC = E_mult(fp32) + E_add(fp32) from the named cost table
-    (otters.energy.energy_from_acs_macs): at 45 nm 0.9 and 4.6 pJ (Horowitz, ISSCC 2014); at 22 nm
-    the scaled table of docs/energy.md. Synaptic operations only (the usual SNN accounting,
-    PAPERS.md section 4): memory, data movement and neuron updates are not included.
-    """
-    from otters.energy import energy_from_acs_macs
-
-    e = energy_from_acs_macs(acs, macs, table)
-    pj = e["total_mj"] * 1e9
-    return {"pJ": pj, "uJ": pj * 1e-6, "e_ac_pJ": e["e_ac_pj"], "e_mac_pJ": e["e_mac_pj"], "table": str(table)}
-
-
-def energy_tables(acs: float, macs: float, tables=ENERGY_TABLES) -> dict:
-    """:func:`energy_per_image` for each cost table: {table: {...}}."""
-    return {str(t): energy_per_image(acs, macs, t) for t in tables}
 
 
 def training_split(data: ImageData, settings: TrainSettings) -> tuple[torch.Tensor, torch.Tensor]:
@@ -135,8 +114,6 @@ def train_vit(cfg: ViTConfig, data: ImageData, settings: TrainSettings, progress
     info["projected_train_s"] = None
     step = info["step"]
     if progress:
-        from otters.train.common import progress as progress_bar
-
         bar = progress_bar(total, f"{cfg.attention} seed {settings.seed}", done=step)
     else:
         bar = nullcontext(lambda n=1, note="": None)

@@ -1,6 +1,6 @@
 """The attention ablation table (README / docs/vit.md) from per-attention experiment summaries.
 
-Each summary is what ``otters vit train --json`` prints (otters.train.vit_experiment.summarise).
+Each summary is what ``otters vit train --json`` prints (otters.vit.experiment.summarise).
 The comparison the issue asks for: does A2OS2A's difference from the binary (Spikformer) attention
 exceed the seed spread? We call a difference of means larger than the spread when the two
 mean +- std intervals do not overlap, |m_a - m_b| > s_a + s_b (s: sample std over seeds, n - 1);

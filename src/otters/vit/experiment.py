@@ -4,7 +4,7 @@ evaluated on the test set and summarised (mean +- std accuracy, firing rates, AC
 Layout of ``out`` (every file written atomically)::
 
     out/results.json            the summary, rewritten after every finished seed ("complete" at the end)
-    out/seed<k>/state/          per-epoch training state (otters.train.vit_state)
+    out/seed<k>/state/          per-epoch training state (otters.vit.state)
     out/seed<k>/model.safetensors, config.json   the final model; config.json holds the run's result
 
 Re-running the same experiment with the same ``out`` skips finished seeds (their result is read
@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from otters.data.images import ImageData
 from otters.errors import OttersError
 from otters.io import atomic_write_json, read_json
-from otters.models.vit import count_parameters
-from otters.train.vit import (
-    ENERGY_TABLES, TrainSettings, default_config, energy_tables, evaluate_vit, save_vit, train_vit,
-)
-from otters.train.vit_state import STATE_DIR, check_identity, run_identity
+from otters.train.common import exclusive_lock
+from otters.vit.data import ImageData
+from otters.vit.energy import ENERGY_TABLES, energy_tables
+from otters.vit.model import count_parameters
+from otters.vit.state import STATE_DIR, check_identity, run_identity
+from otters.vit.train import TrainSettings, default_config, evaluate_vit, save_vit, train_vit
 
 OPS_KEYS = ("acs_per_image", "macs_per_image", "attn_acs_per_image", "attn_macs_per_image")
 
@@ -144,8 +144,6 @@ def run_experiment(data: ImageData, attention: str, T: int, settings: TrainSetti
         if run_dir is None:
             runs.append(run_seed(data, attention, T, run_settings, None, progress, log, warn, **geometry))
         else:
-            from otters.train.common import exclusive_lock
-
             with exclusive_lock(run_dir / ".lock", f"{run_dir}"):
                 runs.append(run_seed(data, attention, T, run_settings, run_dir, progress, log, warn, **geometry))
             atomic_write_json(Path(out) / "results.json", summarise(data, attention, T, settings, seeds, runs, config))

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from otters.errors import OttersError
-from otters.models.a2os2a import attention_core, attention_ops, get_preset
-from otters.nn.spiking import LIF, ReLUNeuron, make_neuron
+from otters.vit.attention import attention_core, attention_ops, get_preset
+from otters.vit.neurons import LIF, ReLUNeuron, make_neuron
 
 
 @dataclass
@@ -170,7 +170,7 @@ class PatchSplitting(nn.Module):
 
 class Attention(nn.Module):
     """Spiking self-attention: s = LIF(x); Q, K, V = neurons(BN(W s)); Y = core(Q, K, V);
-    out = BN(W_o LIF(BN(Y))). The preset picks the neurons and the core (otters.models.a2os2a)."""
+    out = BN(W_o LIF(BN(Y))). The preset picks the neurons and the core (otters.vit.attention)."""
 
     def __init__(self, cfg: ViTConfig):
         super().__init__()

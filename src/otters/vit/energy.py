@@ -13,6 +13,8 @@ from otters.energy.costs import CostTable, load_table
 from otters.energy.workload import Workload, workload_from_counts
 from otters.errors import OttersError
 
+ENERGY_TABLES = ("45nm", "22nm")  # otters.energy cost tables every ViT result is priced with
+
 
 def _layers(acs, macs) -> dict[str, tuple[float, float]]:
     if isinstance(acs, dict) or isinstance(macs, dict):
@@ -49,3 +51,21 @@ def vit_workload(name: str, acs: float, macs: float, *, ac_dtype: str = "fp32", 
     adds[mac_dtype] = adds.get(mac_dtype, 0.0) + float(macs)  # each MAC is one mult and one add
     counts = {"adds": adds, "mults": {mac_dtype: float(macs)}, "spikes": spikes, "moved": moved or {}}
     return workload_from_counts(name, counts, part=part)
+
+
+def energy_per_image(acs: float, macs: float, table: str = "45nm") -> dict:
+    """E = ACs * E_AC + MACs * E_MAC per image (fp32 ops), in pJ and uJ, priced by otters.energy.
+
+    E_AC = E_add(fp32), E_MAC = E_mult(fp32) + E_add(fp32) from the named cost table
+    (:func:`energy_from_acs_macs`): at 45 nm 0.9 and 4.6 pJ (Horowitz, ISSCC 2014); at 22 nm
+    the scaled table of docs/energy.md. Synaptic operations only (the usual SNN accounting,
+    Otters, ICLR 2026, Section 4): memory, data movement and neuron updates are not included.
+    """
+    e = energy_from_acs_macs(acs, macs, table)
+    pj = e["total_mj"] * 1e9
+    return {"pJ": pj, "uJ": pj * 1e-6, "e_ac_pJ": e["e_ac_pj"], "e_mac_pJ": e["e_mac_pj"], "table": str(table)}
+
+
+def energy_tables(acs: float, macs: float, tables=ENERGY_TABLES) -> dict:
+    """:func:`energy_per_image` for each cost table: {table: {...}}."""
+    return {str(t): energy_per_image(acs, macs, t) for t in tables}
