@@ -43,12 +43,12 @@ def main() -> None:
     from otters.data.tasks import get_task
     from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer
     from otters.models import minilm_path
-    from otters.train.distill import make_loss_fn
+    from otters.distill.run import make_loss_fn
     from otters.train.loop import TrainConfig
     from otters.train.optim import build_optimizer
-    from otters.train.losses import DistillWeights
-    from otters.train.students import freeze_teacher, hf_model
-    from otters.train.teacher import load_model
+    from otters.distill.loss import DistillWeights
+    from otters.distill.plan import freeze_teacher, hf_model
+    from otters.teacher.model import load_model
 
     spec = get_task("rt")
     directory = minilm_path()

@@ -14,7 +14,8 @@ from otters.models.packing import binary_modules
 from otters.snn.bert import convert
 from otters.snn.bert_verify import verify_bert
 from otters.snn.mttfs import load_coded_student, model_coding, population_names
-from otters.train.distill import distill
+from otters.distill.run import distill
+from otters.distill.settings import DistillSettings
 
 torch.set_num_threads(1)
 
@@ -28,7 +29,9 @@ def _run(tiny, out, **kw):
     args = dict(stages="single", epochs=1, max_steps=2, batch_size=16, eval_every=2, lr=1e-3, data_dir=tiny["glue"],
                 progress=False, max_len=16, calibration_rows=32, log=lambda m: None)
     args.update(kw)
-    return distill("sst2", None if "init" in kw else "otters-1bitkv", tiny["teacher"], out_dir=out, **args)
+    run = {k: args.pop(k) for k in ("data_dir", "progress", "log", "resume") if k in args}
+    settings = DistillSettings("sst2", None if "init" in kw else "otters-1bitkv", **args)
+    return distill(settings, tiny["teacher"], out_dir=out, **run)
 
 
 def _batch(vocab=19):

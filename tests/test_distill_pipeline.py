@@ -10,7 +10,8 @@ from otters.cli.app import main
 from otters.io import load_tensors
 from otters.models import load_student
 from otters.train import loop
-from otters.train.distill import distill
+from otters.distill.run import distill
+from otters.distill.settings import DistillSettings
 from tiny_task import make_tiny_task
 
 torch.set_num_threads(1)
@@ -26,7 +27,8 @@ def _run(tiny, out, **kw):
     args = dict(stages="bspn,kv1", epochs=1, max_steps=4, batch_size=16, eval_every=2, lr=1e-3,
                 data_dir=tiny["glue"], progress=False, max_len=16, log=lambda m: None)
     args.update(kw)
-    return distill("sst2", "otters-1bitkv", tiny["teacher"], out_dir=out, **args)
+    run = {k: args.pop(k) for k in ("data_dir", "progress", "log", "resume", "device", "threads") if k in args}
+    return distill(DistillSettings("sst2", "otters-1bitkv", **args), tiny["teacher"], out_dir=out, **run)
 
 
 def test_two_stage_run_and_kill_resume_equal_uninterrupted(tiny, tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import torch
 from otters.errors import OttersError
 from otters.models import build_student
 from otters.quant import LSQQuantizer
-from otters.train.students import stage_plan, transfer_weights
+from otters.distill.plan import stage_plan, transfer_weights
 
 
 def test_staged_plan_follows_sorbet_then_binary_kv():

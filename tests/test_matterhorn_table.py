@@ -8,7 +8,8 @@ import torch
 from tiny_task import make_tiny_task
 
 from otters.cli.app import main
-from otters.train.distill import distill
+from otters.distill.run import distill
+from otters.distill.settings import DistillSettings
 from otters.train.matterhorn_table import matterhorn_table
 
 torch.set_num_threads(1)
@@ -18,8 +19,9 @@ torch.set_num_threads(1)
 def student(tmp_path_factory):
     root = tmp_path_factory.mktemp("table")
     tiny = make_tiny_task(root)
-    out = distill("sst2", "otters-1bitkv", tiny["teacher"], out_dir=root / "run", stages="single", epochs=1,
-                  max_steps=2, batch_size=16, eval_every=2, lr=1e-3, data_dir=tiny["glue"], progress=False, max_len=16,
+    settings = DistillSettings("sst2", "otters-1bitkv", stages="single", epochs=1, max_steps=2, batch_size=16,
+                               eval_every=2, lr=1e-3, max_len=16)
+    out = distill(settings, tiny["teacher"], out_dir=root / "run", data_dir=tiny["glue"], progress=False,
                   log=lambda m: None)
     return out, tiny
 

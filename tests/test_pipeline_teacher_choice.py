@@ -27,7 +27,7 @@ def _fake_teacher(folder: Path, task: str) -> Path:
 @pytest.fixture
 def calls(monkeypatch, tmp_path):
     """Every ensure_teacher call's (task, keyword arguments); each returns a fake finished teacher."""
-    import otters.train.teacher as teacher
+    import otters.teacher.finetune as teacher
 
     made = []
 
@@ -72,7 +72,7 @@ def test_full_profile_without_sst2_data_says_so_and_trains_rt_alone(tmp_path, ca
 
 
 def test_quick_profile_prefers_the_cached_intermediate_stage_teacher(tmp_path, calls):
-    from otters.train.teacher import intermediate_teacher_dir, teacher_cache_dir
+    from otters.teacher.cache import intermediate_teacher_dir, teacher_cache_dir
 
     logs = []
     with private_cache(tmp_path / "cache"):

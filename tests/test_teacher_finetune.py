@@ -6,7 +6,9 @@ import pytest
 from otters.errors import OttersError
 from otters.io import load_tensors, read_json
 from otters.train.evaluate import evaluate_checkpoint
-from otters.train.teacher import TEACHER_FILE, ensure_teacher, finetune_teacher, teacher_report
+from otters.teacher.cache import TEACHER_FILE
+from otters.teacher.finetune import ensure_teacher, finetune_teacher
+from otters.teacher.report import teacher_report
 
 WORDS = ["film", "plot", "cast", "story", "movie", "script", "ending", "score", "scene", "music"]
 
@@ -158,7 +160,7 @@ def test_intermediate_stage_is_decontaminated_cached_and_recorded(tiny_model, ti
     from otters.data.overlap import OverlapIndex, drop_overlapping, evaluation_texts
     from otters.data.splits import load_split
     from otters.data.tasks import get_task
-    from otters.train.teacher import teacher_cache_dir
+    from otters.teacher.cache import teacher_cache_dir
 
     glue = tmp_path / "glue"
     shutil.copytree(tiny_glue, glue)

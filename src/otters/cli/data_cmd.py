@@ -85,7 +85,8 @@ def teacher_command(
 ) -> None:
     """Fine-tune (or reuse the cached) teacher for a task; prints its directory."""
     from otters.io import atomic_write_json
-    from otters.train.teacher import ensure_teacher, teacher_report
+    from otters.teacher.finetune import ensure_teacher
+    from otters.teacher.report import teacher_report
 
     path = ensure_teacher(task, model, data_dir, out, force=force, epochs=epochs, max_len=max_len,
                           batch_size=batch_size, lr=lr, eval_every=eval_every, seed=seed, threads=threads,

@@ -69,16 +69,20 @@ def distill_command(
 ) -> None:
     """Distil a spiking-ready student from a teacher (staged as Sorbet, optional HAT, optional M-TTFS coding and
     dead zone); prints its directory."""
+    from otters.distill.checkpoint import RUN_FILE
+    from otters.distill.loss import DistillWeights
+    from otters.distill.run import distill
+    from otters.distill.settings import DistillSettings
     from otters.io import read_json
-    from otters.train.distill import RUN_FILE, distill
-    from otters.train.losses import DistillWeights
 
-    weights = DistillWeights(temperature=temperature, attention=attention)
-    path = distill(task, preset, teacher, hat=hat, stages=stages, out_dir=out, epochs=epochs, max_steps=max_steps,
-                   seed=seed, resume=resume, batch_size=batch_size, lr=lr, eval_every=eval_every, max_len=max_len,
-                   train_rows=train_rows, eval_rows=eval_rows, weights=weights, data_dir=data_dir, device=device,
-                   threads=threads, progress=progress, coding=coding, dead_zone=dead_zone, init=init,
-                   calibration_rows=calibration_rows)
+    settings = DistillSettings(task, preset, stages=stages, hat=hat, epochs=epochs, max_steps=max_steps,
+                               batch_size=batch_size, lr=lr, eval_every=eval_every, max_len=max_len, seed=seed,
+                               train_rows=train_rows, eval_rows=eval_rows,
+                               weights=DistillWeights(temperature=temperature, attention=attention), coding=coding,
+                               dead_zone=dead_zone, init=None if init is None else str(init),
+                               calibration_rows=calibration_rows)
+    path = distill(settings, teacher, out_dir=out, resume=resume, data_dir=data_dir, device=device, threads=threads,
+                   progress=progress)
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
         return
     if as_json:

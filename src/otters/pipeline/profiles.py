@@ -25,12 +25,12 @@ PRESET = "otters-1bitkv"  # the paper's model: 1-bit weights, 1-bit K/V, 4-bit a
 class Profile:
     """Every setting of a run (see :data:`PROFILES`); ``to_dict`` is what ``run.json`` records.
 
-    ``teacher``: keyword settings of ``otters.train.teacher.ensure_teacher`` (``None`` values take the
+    ``teacher``: keyword settings of ``otters.teacher.finetune.ensure_teacher`` (``None`` values take the
     task's defaults); ``reuse_cached_teacher``: a finished full teacher in the cache is used instead of
     training the profile's own. ``teacher_intermediate``: task -> intermediate task of the full teacher's
     recipe (``otters teacher --intermediate``); the full profile trains it when that task's training data
     is present, and a finished one in the cache is preferred by either profile. ``distill``: keyword
-    settings of ``otters.train.distill.distill``.
+    settings of ``otters.distill.run.distill``.
     ``hat``: HAT noise levels of extra students (0.2 = HAT2). ``eval_rows``: None scores the whole
     evaluation split. ``robustness``: levels, kinds, draws and rows of the device-variation sweep.
     """

@@ -150,7 +150,8 @@ def _teacher_subset(teacher, ctx: RunContext, rows: int) -> dict:
     from otters.data.tokenize import encode, load_tokenizer
     from otters.io import read_json
     from otters.train.predict import split_metrics
-    from otters.train.teacher import TEACHER_FILE, load_model
+    from otters.teacher.cache import TEACHER_FILE
+    from otters.teacher.model import load_model
 
     spec = get_task(ctx.task)
     data = seeded_subset(load_split(spec, ctx.eval_split, ctx.data_dir), rows, ctx.seed)

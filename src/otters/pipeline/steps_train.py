@@ -1,8 +1,8 @@
 """Steps 1-3 of ``otters run``: the device, the teacher, the distilled students.
 
 Each step is a function ``step(ctx, state) -> dict`` (JSON); the runner records the dict in
-run.json when the step returns. Long steps use resumable trainers (``otters.train.teacher``,
-``otters.train.distill``), so an interrupted step continues where its last checkpoint left it.
+run.json when the step returns. Long steps use resumable trainers (``otters.teacher``,
+``otters.distill.run``), so an interrupted step continues where its last checkpoint left it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def step_device(ctx: RunContext, state: RunState) -> dict:
 
 def _quick_teacher_dir(ctx: RunContext) -> Path:
     """Cache folder of the profile's own small teacher, named by its settings (never the full teacher's)."""
-    from otters.train.teacher import teacher_cache_dir
+    from otters.teacher.cache import teacher_cache_dir
 
     import hashlib
     import json
@@ -50,7 +50,7 @@ def _quick_teacher_dir(ctx: RunContext) -> Path:
 
 def _teacher_record(path: Path) -> dict:
     from otters.io import read_json
-    from otters.train.teacher import TEACHER_FILE
+    from otters.teacher.cache import TEACHER_FILE
 
     info = read_json(path / TEACHER_FILE) if (path / TEACHER_FILE).is_file() else {}
     best = info.get("best") or {}
@@ -86,7 +86,7 @@ def _intermediate_recipe(ctx: RunContext) -> str | None:
 def _cached_full_teacher(ctx: RunContext) -> tuple[Path, str | None] | None:
     """(folder, intermediate task or None) of the best finished full teacher in the cache, or None:
     the one through the profile's intermediate stage first, then the one from the base model directly."""
-    from otters.train.teacher import intermediate_teacher_dir, is_teacher_dir, teacher_cache_dir
+    from otters.teacher.cache import intermediate_teacher_dir, is_teacher_dir, teacher_cache_dir
 
     recipe = _profile_intermediate(ctx)
     via = intermediate_teacher_dir(ctx.task, recipe, ctx.model_dir) if recipe else None
@@ -104,7 +104,7 @@ def step_teacher(ctx: RunContext, state: RunState) -> dict:
     teacher, trained (resumably) and cached. The full profile's own teacher is the full recipe, with the
     intermediate stage when its data is present.
     """
-    from otters.train.teacher import ensure_teacher
+    from otters.teacher.finetune import ensure_teacher
 
     p = ctx.profile
     if ctx.teacher is not None:
@@ -142,13 +142,17 @@ def step_teacher(ctx: RunContext, state: RunState) -> dict:
 
 def _distill_one(ctx: RunContext, teacher: str, hat: float, out: Path) -> dict:
     from otters.io import read_json
-    from otters.train.distill import RUN_FILE, distill
+    from otters.distill.checkpoint import RUN_FILE
+    from otters.distill.run import distill
+    from otters.distill.settings import DistillSettings
 
     d = ctx.profile.distill
-    student = distill(ctx.task, PRESET, teacher, hat=hat, stages=d["stages"], out_dir=out, epochs=d["epochs"],
-                      max_steps=d["max_steps"], seed=ctx.seed, resume=True, batch_size=d["batch_size"], lr=d["lr"],
-                      eval_every=d["eval_every"], max_len=d["max_len"], train_rows=d["train_rows"],
-                      eval_rows=d["eval_rows"], data_dir=ctx.data_dir, threads=ctx.profile.threads, log=ctx.log)
+    settings = DistillSettings(ctx.task, PRESET, hat=hat, stages=d["stages"], epochs=d["epochs"],
+                               max_steps=d["max_steps"], seed=ctx.seed, batch_size=d["batch_size"], lr=d["lr"],
+                               eval_every=d["eval_every"], max_len=d["max_len"], train_rows=d["train_rows"],
+                               eval_rows=d["eval_rows"])
+    student = distill(settings, teacher, out_dir=out, resume=True, data_dir=ctx.data_dir,
+                      threads=ctx.profile.threads, log=ctx.log)
     summary = read_json(out / RUN_FILE)
     command = ctx.command("distill", task=ctx.task, preset=PRESET, teacher=teacher, hat=hat or None,
                           stages=d["stages"], epochs=d["epochs"], max_steps=d["max_steps"], batch_size=d["batch_size"],

@@ -15,6 +15,8 @@ from otters.data.splits import SPLITS, load_split
 from otters.data.tasks import get_task
 from otters.errors import OttersError
 from otters.io import read_json
+from otters.teacher.cache import TEACHER_FILE
+from otters.teacher.report import evaluate_teacher
 
 MODES = ("fp", "qnn", "snn")
 STUDENT_FILE = "otters.json"
@@ -69,37 +71,12 @@ def evaluate_student(path: Path, task: str, split: str, mode: str, data_dir, bat
 
 
 def _recorded_task(path: Path) -> str | None:
-    from otters.train.teacher import TEACHER_FILE
-
     for name in (TEACHER_FILE, STUDENT_FILE):
         if (path / name).is_file():
             task = read_json(path / name).get("task")
             if task:
                 return task
     return None
-
-
-def evaluate_hf(path: Path, task: str, split: str, data_dir, max_len: int | None = None,
-                batch_size: int = 64, threads: int = 2) -> dict:
-    """Full-precision evaluation of a Hugging Face sequence-classification directory."""
-    from otters.data.tokenize import encode, load_tokenizer
-    from otters.train.common import set_threads
-    from otters.train.predict import split_metrics
-    from otters.train.teacher import TEACHER_FILE, load_model
-
-    spec = get_task(task)
-    rows = load_split(spec, split, data_dir)
-    if rows.labels is None:
-        raise OttersError(f"{spec.name} {split} has no labels (GLUE test labels are not public); use --split dev")
-    if max_len is None and (path / TEACHER_FILE).is_file():
-        max_len = (read_json(path / TEACHER_FILE).get("settings") or {}).get("max_len")
-    set_threads(threads)
-    model = load_model(path)
-    if model.config.num_labels != spec.num_labels:
-        raise OttersError(f"{path} has {model.config.num_labels} outputs but {spec.name} needs {spec.num_labels}; "
-                          f"is it a {spec.name} model?")
-    encoded = encode(load_tokenizer(path), rows, int(max_len or 128))
-    return {"n": len(rows), "metrics": split_metrics(model, spec, encoded, batch_size)}
 
 
 def evaluate_checkpoint(path: str | os.PathLike, task: str | None = None, split: str = "validation",
@@ -124,6 +101,6 @@ def evaluate_checkpoint(path: str | os.PathLike, task: str | None = None, split:
         if mode != "fp":
             raise OttersError(f"{path} is a Hugging Face model: it runs in fp mode only (mode {mode} needs an "
                               f"otters student checkpoint)")
-        result = evaluate_hf(path, spec.name, split, data_dir)
+        result = evaluate_teacher(path, spec.name, split, data_dir)
     return {"task": spec.name, "split": split, "mode": mode, "n": int(result["n"]),
             "metrics": {k: float(v) for k, v in result["metrics"].items()}}

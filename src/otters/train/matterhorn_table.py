@@ -151,14 +151,16 @@ def _dead_zone_student(base, checkpoint, k: int, finetune_steps: int, silent: di
     from otters.snn.mttfs import configure_coding, load_coded_student
 
     if finetune_steps > 0:
-        from otters.train.distill import distill
+        from otters.distill.run import distill
+        from otters.distill.settings import DistillSettings
 
         log(f"dz {k}: fine-tuning {finetune_steps} steps")
-        out = distill(ft["task"], None, ft["teacher"], init=checkpoint, stages="single", coding="mttfs", dead_zone=k,
-                      max_steps=finetune_steps, epochs=1, eval_every=finetune_steps, resume=True,
-                      out_dir=Path(ft["work_dir"]) / f"dz{k}", batch_size=ft["batch_size"], lr=ft["lr"],
-                      max_len=ft["max_len"], data_dir=ft["data_dir"], threads=ft["threads"], progress=False,
-                      seed=ft["seed"], calibration_rows=ft["calibration_rows"], log=log)
+        settings = DistillSettings(ft["task"], None, init=str(checkpoint), stages="single", coding="mttfs",
+                                   dead_zone=k, max_steps=finetune_steps, epochs=1, eval_every=finetune_steps,
+                                   batch_size=ft["batch_size"], lr=ft["lr"], max_len=ft["max_len"], seed=ft["seed"],
+                                   calibration_rows=ft["calibration_rows"])
+        out = distill(settings, ft["teacher"], out_dir=Path(ft["work_dir"]) / f"dz{k}", resume=True,
+                      data_dir=ft["data_dir"], threads=ft["threads"], progress=False, log=log)
         return load_coded_student(out)
     model = copy.deepcopy(base)
     configure_coding(model, "mttfs", k, silent=silent)
@@ -179,7 +181,7 @@ def matterhorn_table(checkpoint, task: str | None = None, dead_zones=(0, 1, 2, 3
     from otters.data.tokenize import encode
     from otters.models import load_student
     from otters.train.common import set_threads
-    from otters.train.distill_coding import calibration_batches
+    from otters.distill.coding import calibration_batches
     from otters.distill.checkpoint import load_student_checkpoint
 
     log = log or (lambda msg: None)

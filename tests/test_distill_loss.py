@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from otters.errors import OttersError
-from otters.train.losses import (
+from otters.distill.loss import (
     DistillWeights,
     attention_loss,
     distillation_loss,

@@ -13,7 +13,7 @@ Layout of ``out_dir``: ``distill.json`` (settings and per-stage results), one fo
 weights, ``done.json``), and ``student/``: the final packed student (load with
 ``otters.models.load_student``; with its ``coding.json``: ``otters.snn.mttfs.load_coded_student``).
 
-Coding (Matterhorn, ``otters.train.distill_coding``): ``coding`` "mttfs" and/or ``dead_zone`` k give
+Coding (Matterhorn, ``otters.distill.coding``): ``coding`` "mttfs" and/or ``dead_zone`` k give
 the final stage M-TTFS silent levels calibrated on training sentences and the dead zone, trained
 through; ``init`` starts a single stage from a packed student checkpoint instead of the teacher.
 """
@@ -21,79 +21,43 @@ through; ``init`` starts a single stage from a packed student checkpoint instead
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from otters.distill.checkpoint import load_student_checkpoint
+from otters.data.metrics import main_metric
+from otters.data.splits import load_split, seeded_subset
+from otters.data.tasks import get_task
+from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer
+from otters.distill.checkpoint import RUN_FILE, load_student_checkpoint
+from otters.distill.coding import calibration_batches, coding_prepare, save_coding_if_any
+from otters.distill.loss import DistillWeights, distillation_loss
+from otters.distill.plan import freeze_teacher, hf_model, kd_outputs, resolve_teacher_dir, stage_plan, transfer_weights
+from otters.distill.settings import DEFAULT_PRESET, LATER_DEFAULTS, DistillSettings
 from otters.errors import OttersError
 from otters.io import atomic_write_json, read_json
+from otters.models import save_student
+from otters.models.packing import CONFIG_FILE
+from otters.snn.mttfs import CODING_FILE, load_coded_student, load_coding
+from otters.teacher.cache import TEACHER_FILE
+from otters.teacher.settings import teacher_settings
 from otters.train import ddp
 from otters.train.checkpoint import read_jsonl, staging_dir
-from otters.train.distill_coding import (DEFAULT_CALIBRATION_ROWS, calibration_batches, check_coding, coding_prepare,
-                                         is_coded, save_coding_if_any)
-from otters.train.losses import DistillWeights, distillation_loss
-from otters.train.loop import TrainConfig, Trainer
+from otters.train.common import quiet_transformers, replace_dir, set_threads
+from otters.train.loop import Trainer
 from otters.train.predict import split_metrics
 from otters.train.seed import epoch_seed
-from otters.train.students import (freeze_teacher, hf_model, kd_outputs, resolve_teacher_dir, stage_plan,
-                                   transfer_weights)
 
-RUN_FILE, DONE_FILE, STAGE_FILE = "distill.json", "done.json", "distill_stage.json"
-
-
-@dataclass
-class DistillSettings:
-    """Everything that defines a distillation run (compared on --resume)."""
-
-    task: str
-    preset: str
-    stages: str = "staged"
-    hat: float = 0.0
-    epochs: int = 3
-    max_steps: int | None = None
-    batch_size: int = 32
-    lr: float = 5e-5
-    step_size_lr: float = 1e-4
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.1
-    eval_every: int = 100
-    max_len: int | None = None
-    seed: int = 0
-    train_rows: int | None = None
-    eval_rows: int | None = None
-    weights: DistillWeights = field(default_factory=DistillWeights)
-    coding: str = "ttfs"
-    dead_zone: int = 0
-    init: str | None = None
-    calibration_rows: int = DEFAULT_CALIBRATION_ROWS
-
-    def to_dict(self) -> dict:
-        d = dict(self.__dict__)
-        d["weights"] = self.weights.to_dict()
-        return d
-
-
-# Settings added after runs were recorded: a recorded run without them had these values (resume check).
-_LATER_DEFAULTS = {"coding": "ttfs", "dead_zone": 0, "init": None, "calibration_rows": DEFAULT_CALIBRATION_ROWS}
-
-
-def _default_out(s: DistillSettings) -> Path:
-    hat = f"-hat{s.hat:g}" if s.hat else ""
-    coded = f"-{s.coding}-dz{s.dead_zone}" if is_coded(s.coding, s.dead_zone) else ""
-    return Path("runs") / f"distill-{s.task}-{s.preset}{hat}{coded}-seed{s.seed}"
+DONE_FILE, STAGE_FILE = "done.json", "distill_stage.json"
 
 
 def prepare_data(spec, teacher_dir: Path, s: DistillSettings, data_dir=None):
     """(train Encoded, validation Encoded, max_len, tokenizer) tokenised with the teacher's tokenizer."""
-    from otters.data.splits import load_split, seeded_subset
-    from otters.data.tokenize import encode, load_tokenizer
-    from otters.train.teacher import TEACHER_FILE, teacher_settings
-
     max_len = s.max_len
     if max_len is None and (teacher_dir / TEACHER_FILE).is_file():
         max_len = (read_json(teacher_dir / TEACHER_FILE).get("settings") or {}).get("max_len")
@@ -106,8 +70,6 @@ def prepare_data(spec, teacher_dir: Path, s: DistillSettings, data_dir=None):
 
 def make_loss_fn(teacher, regression: bool, weights: DistillWeights):
     """loss(student, batch): distillation_loss of the student against the frozen teacher on the batch."""
-    import torch
-
     need_attn = bool(weights.attention)
 
     def loss_fn(student, batch):
@@ -128,9 +90,6 @@ def _calibrate(model, batch) -> None:
 
 
 def _export_best(stage_dir: Path, record_base: dict):
-    from otters.models import save_student
-    from otters.train.common import replace_dir
-
     def on_best(model, record):
         staged = staging_dir(stage_dir / "best")
         save_student(model, staged, latent=True)
@@ -145,14 +104,9 @@ def run_stage(index: int, name: str, model, teacher, spec, train_enc, val_enc, s
               resume: bool, info: ddp.DistInfo, device: str, progress: bool, log, prepare=None) -> dict:
     """Train one stage; returns its summary (also written to ``<stage>/done.json``). ``prepare(model,
     first_batch)`` replaces the first-batch calibration of a fresh stage (a coded stage's set-up)."""
-    from otters.data.metrics import main_metric
-    from otters.data.tokenize import bucketed_batches, collate
-
     stage_dir = out_dir / f"{index}-{name}"
     metric = main_metric(spec)
-    cfg = TrainConfig(epochs=s.epochs, max_steps=s.max_steps, batch_size=s.batch_size, lr=s.lr,
-                      step_size_lr=s.step_size_lr, weight_decay=s.weight_decay, warmup_fraction=s.warmup_fraction,
-                      eval_every=s.eval_every, seed=s.seed + 1000 * index, progress=progress, device=device)
+    cfg = s.train_config(index, progress, device)
     lengths = train_enc.lengths
     trainer = Trainer(
         model, cfg, stage_dir,
@@ -183,68 +137,50 @@ def run_stage(index: int, name: str, model, teacher, spec, train_enc, val_enc, s
     return summary
 
 
-def distill(task: str, preset: str | None = None, teacher=None, *, hat: float = 0.0, stages: str = "staged",
-            out_dir=None, epochs: int = 3, max_steps: int | None = None, seed: int = 0, resume: bool = False,
-            batch_size: int = 32, lr: float = 5e-5, eval_every: int = 100, max_len: int | None = None,
-            train_rows: int | None = None, eval_rows: int | None = None, weights: DistillWeights | None = None,
-            data_dir=None, device: str = "auto", threads: int = 2, progress: bool = True, log=None,
-            coding: str = "ttfs", dead_zone: int = 0, init=None,
-            calibration_rows: int = DEFAULT_CALIBRATION_ROWS) -> Path:
-    """Distil ``preset`` for ``task`` from ``teacher`` (see the module docstring); returns ``out/student``.
+def distill(settings: DistillSettings, teacher=None, *, out_dir=None, resume: bool = False, data_dir=None,
+            device: str = "auto", threads: int = 2, progress: bool = True, log=None) -> Path:
+    """Distil ``settings.preset`` for ``settings.task`` from ``teacher`` (module docstring); returns ``out/student``.
 
     Pipeline of Sorbet (ICML 2025) staged distillation with Otters' 1-bit K/V (ICLR 2026): each stage
     minimises L = L_pred + L_hid (+ w L_att) against the previous stage (first: the fine-tuned teacher).
-    ``coding`` / ``dead_zone`` (Matterhorn, ``otters.train.distill_coding``) code the final stage;
-    ``init`` (a student checkpoint; single stage, its preset; teacher default: the one it records)
-    fine-tunes that student instead of starting from the teacher. Under torchrun every process calls
-    this; rank 0 writes.
+    ``settings.coding`` / ``dead_zone`` (Matterhorn, ``otters.distill.coding``) code the final stage;
+    ``settings.init`` (a student checkpoint; single stage, its preset; teacher default: the one it
+    records) fine-tunes that student instead of starting from the teacher. ``teacher``: a Hugging Face
+    folder, "minilm-l6", or None for the task's cached teacher. The other arguments change where and
+    how the run happens, not its result. Under torchrun every process calls this; rank 0 writes.
     """
-    import torch
-
-    from otters.data.tasks import get_task
-    from otters.models import save_student
-    from otters.snn.mttfs import CODING_FILE, load_coded_student, load_coding
-    from otters.train.common import quiet_transformers, replace_dir, set_threads
-
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    spec = get_task(task)
-    init_model = None
-    if init is not None:
-        loaded = load_student_checkpoint(init, trainable=True)
-        init_model, init_preset, init_teacher = loaded.model, loaded.preset, loaded.teacher
-        if preset is not None and preset != init_preset:
-            raise OttersError(f"--init {init} is a {init_preset} student; drop --preset or give {init_preset}")
-        if stages != "single" or hat:
+    spec = get_task(settings.task)
+    preset, init_model = settings.preset, None
+    if settings.init is not None:
+        loaded = load_student_checkpoint(settings.init, trainable=True)
+        if preset is not None and preset != loaded.preset:
+            raise OttersError(f"--init {settings.init} is a {loaded.preset} student; drop --preset or give "
+                              f"{loaded.preset}")
+        if settings.stages != "single" or settings.hat:
             raise OttersError("--init fine-tunes one stage of the checkpoint's own preset: use --stages single, no --hat")
-        preset, teacher = init_preset, teacher if teacher is not None else init_teacher
-    preset = preset or "otters-1bitkv"
-    coding, dead_zone = check_coding(coding, dead_zone, preset)
-    s = DistillSettings(spec.name, preset, stages, float(hat), epochs, max_steps, batch_size, lr,
-                        eval_every=eval_every, max_len=max_len, seed=seed, train_rows=train_rows,
-                        eval_rows=eval_rows, weights=weights or DistillWeights(), coding=coding, dead_zone=dead_zone,
-                        init=None if init is None else str(init),
-                        calibration_rows=int(calibration_rows) if coding == "mttfs" else DEFAULT_CALIBRATION_ROWS)
-    if not 0.0 <= s.hat <= 1.0:
-        raise OttersError(f"--hat is a relative noise std in [0, 1] (0.1 = HAT1, 0.2 = HAT2), got {hat}")
-    plan = stage_plan(preset, stages)
+        preset, init_model = loaded.preset, loaded.model
+        teacher = teacher if teacher is not None else loaded.teacher
+    s = settings.checked(spec.name, preset or DEFAULT_PRESET)
+    plan = stage_plan(s.preset, s.stages)
     set_threads(threads)
     quiet_transformers()
     info = ddp.init_distributed(device)
     log = log if info.is_main else (lambda msg: None)
-    out_dir = Path(out_dir) if out_dir is not None else _default_out(s)
+    out_dir = Path(out_dir) if out_dir is not None else s.default_out()
     teacher_dir = resolve_teacher_dir(teacher, spec.name, data_dir, log)
     train_enc, val_enc, s.max_len, tokenizer = prepare_data(spec, teacher_dir, s, data_dir)
-    settings = {**s.to_dict(), "teacher": str(teacher_dir), "plan": plan, "world": info.world}
+    recorded = {**s.to_dict(), "teacher": str(teacher_dir), "plan": plan, "world": info.world}
     run_file = out_dir / RUN_FILE
     if run_file.is_file():
         if not resume:
             raise OttersError(f"{out_dir} already holds a distillation run; pass --resume to continue it or choose a new --out")
         before = read_json(run_file)["settings"]
-        changed = sorted(k for k in settings if before.get(k, _LATER_DEFAULTS.get(k)) != _jsonable(settings[k]))
+        changed = sorted(k for k in recorded if before.get(k, LATER_DEFAULTS.get(k)) != _jsonable(recorded[k]))
         if changed:
             raise OttersError(f"--resume with different settings ({', '.join(changed)}); use the same ones or a new --out")
     if info.is_main:
-        atomic_write_json(run_file, {"settings": _jsonable(settings), "stages": []})
+        atomic_write_json(run_file, {"settings": _jsonable(recorded), "stages": []})
     ddp.barrier(info)
 
     teacher_model, head = hf_model(teacher_dir, "bert-fp", spec, require_head=False)
@@ -256,7 +192,7 @@ def distill(task: str, preset: str | None = None, teacher=None, *, hat: float = 
     for index, (name, overrides) in enumerate(plan, start=1):
         stage_dir = out_dir / f"{index}-{name}"
         torch.manual_seed(s.seed + index)  # the fresh parts of a stage's model (classifier, new steps)
-        stage_preset = "bert-fp" if name == "fp" else preset
+        stage_preset = "bert-fp" if name == "fp" else s.preset
         # Stage 1 starts from the teacher's weights (or the --init checkpoint); later stages from the previous best.
         if init_model is not None:
             student = init_model
@@ -266,9 +202,9 @@ def distill(task: str, preset: str | None = None, teacher=None, *, hat: float = 
             transfer_weights(previous, student)
             teacher_model = freeze_teacher(copy.deepcopy(previous))
         if overrides:
-            student.config.preset = f"{preset}@{name}"
+            student.config.preset = f"{s.preset}@{name}"
         prepare = None
-        if index == len(plan) and is_coded(s.coding, s.dead_zone):
+        if index == len(plan) and s.coded:
             if (stage_dir / CODING_FILE).is_file():  # a resumed stage keeps the levels it was calibrated with
                 load_coding(student, stage_dir)
             calib = calibration_batches(train_enc, s.calibration_rows, s.seed + 7) if s.coding == "mttfs" else None
@@ -281,7 +217,7 @@ def distill(task: str, preset: str | None = None, teacher=None, *, hat: float = 
                                 resume, info, device, progress, log, prepare)
         summaries.append(summary)
         best_dir = stage_dir / "best"
-        if not (best_dir / "otters.json").is_file():
+        if not (best_dir / CONFIG_FILE).is_file():
             raise OttersError(f"stage {name} produced no best checkpoint in {best_dir}")
         previous = load_coded_student(best_dir).to("cpu")
         if info.is_main:
@@ -294,9 +230,9 @@ def distill(task: str, preset: str | None = None, teacher=None, *, hat: float = 
         save_student(previous, staged, latent=False)
         save_coding_if_any(previous, staged)
         tokenizer.save_pretrained(str(staged))  # the student reads the same token ids as its teacher
-        atomic_write_json(staged / RUN_FILE, {"settings": _jsonable(settings), "stages": summaries})
+        atomic_write_json(staged / RUN_FILE, {"settings": _jsonable(recorded), "stages": summaries})
         replace_dir(staged, final)
-        log(f"distilled {preset} for {spec.name}: {final}")
+        log(f"distilled {s.preset} for {spec.name}: {final}")
     ddp.barrier(info)
     ddp.shutdown(info)
     return final
@@ -304,6 +240,4 @@ def distill(task: str, preset: str | None = None, teacher=None, *, hat: float = 
 
 def _jsonable(value):
     """Tuples to lists (so a settings dict compares equal to its JSON round trip)."""
-    import json
-
     return json.loads(json.dumps(value))

@@ -24,17 +24,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
+from otters.coding.mttfs import check_dead_zone
 from otters.data.splits import seeded_indices
+from otters.data.tokenize import bucketed_batches, collate
 from otters.errors import OttersError
+from otters.quant.deadzone import dead_zone_state
+from otters.snn.bert_mttfs import calibrate_silent
+from otters.snn.mttfs import CODINGS, configure_coding, model_coding, save_coding
 
 DEFAULT_CALIBRATION_ROWS = 256
 
 
 def check_coding(coding: str, dead_zone: int, preset: str | None) -> tuple[str, int]:
     """Validated (coding, dead_zone); bert-fp has no spiking populations to code."""
-    from otters.coding.mttfs import check_dead_zone
-    from otters.snn.mttfs import CODINGS
-
     if coding not in CODINGS:
         raise OttersError(f"--coding must be one of {', '.join(CODINGS)}, got {coding!r}")
     k = check_dead_zone(dead_zone)
@@ -49,8 +53,6 @@ def is_coded(coding: str, dead_zone: int) -> bool:
 
 def calibration_batches(encoded, rows: int, seed: int, batch_size: int = 32) -> list[dict]:
     """A seeded subset of ``rows`` encoded training sentences as length-bucketed batches."""
-    from otters.data.tokenize import bucketed_batches, collate
-
     if rows < 1:
         raise OttersError(f"--calibration-rows must be >= 1, got {rows}")
     keep = seeded_indices(len(encoded), rows, seed)
@@ -62,11 +64,6 @@ def coding_prepare(coding: str, dead_zone: int, calibration, stage_dir: Path, is
     then silent-level calibration (M-TTFS) and the dead zone (module docstring), saved to ``stage_dir``."""
 
     def prepare(model, first):
-        import torch
-
-        from otters.snn.bert_mttfs import calibrate_silent
-        from otters.snn.mttfs import configure_coding, save_coding
-
         calibrate(model, first)
         silent = "zero"
         if coding == "mttfs":
@@ -85,8 +82,5 @@ def coding_prepare(coding: str, dead_zone: int, calibration, stage_dir: Path, is
 
 def save_coding_if_any(model, directory) -> None:
     """``coding.json`` beside a checkpoint when the model carries a coding (plain TTFS writes nothing)."""
-    from otters.quant.deadzone import dead_zone_state
-    from otters.snn.mttfs import model_coding, save_coding
-
     if model_coding(model) != "ttfs" or dead_zone_state(model):
         save_coding(model, directory)

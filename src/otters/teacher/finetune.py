@@ -20,127 +20,37 @@ history and wall time. ``<out>.work`` holds the resumable state while training r
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+import torch
 
 from otters.data.metrics import main_metric
 from otters.data.overlap import OverlapIndex, drop_overlapping, evaluation_texts
 from otters.data.splits import load_split, seeded_subset
-from otters.data.tasks import TaskSpec, get_task
+from otters.data.tasks import get_task
 from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer, resolve_model_dir
 from otters.errors import OttersError
 from otters.io import atomic_write_json, read_json
-from otters.train.common import (MetricsLog, exclusive_lock, load_training_state, progress, quiet_transformers,
-                                 replace_dir, save_training_state, set_threads)
+from otters.teacher.cache import TEACHER_FILE, is_teacher_dir, lock_path, model_hash, teacher_cache_dir
+from otters.teacher.model import load_model
+from otters.teacher.settings import teacher_settings
+from otters.train.common import (MetricsLog, exclusive_lock, load_training_state, progress, replace_dir,
+                                 save_training_state, set_threads)
 from otters.train.optim import build_optimizer
 from otters.train.predict import split_metrics
 from otters.train.schedule import linear_warmup_decay
 from otters.train.seed import seed_everything
 
-TEACHER_FILE = "teacher.json"
 BEST_RECORD = "best_record.json"
 STATE_SAVE_SECONDS = 600  # also save resumable state this often between evaluations
-
-# Per-task settings (overridable). Small tasks get more epochs and smaller batches; SST-2 is long
-# and its sentences short, so it uses max_len 64, 2 epochs and evaluates every 500 steps.
-TEACHER_DEFAULTS: dict[str, dict] = {
-    "default": {"epochs": 3, "max_len": 128, "batch_size": 32, "lr": 5e-5, "eval_every": 0},
-    "rt": {"epochs": 4},
-    "sst2": {"epochs": 2, "max_len": 64, "eval_every": 500},
-    "cola": {"epochs": 5, "max_len": 64},
-    "mrpc": {"epochs": 6, "batch_size": 16},
-    "stsb": {"epochs": 6, "batch_size": 16},
-    "rte": {"epochs": 8, "batch_size": 16},
-    "wnli": {"epochs": 3, "batch_size": 16},
-    "qqp": {"epochs": 2, "eval_every": 2000},
-    "mnli": {"epochs": 2, "eval_every": 2000},
-    "mnli-mm": {"epochs": 2, "eval_every": 2000},
-    "qnli": {"epochs": 2, "eval_every": 1000},
-}
-
-
-def teacher_settings(task: str, **overrides) -> dict:
-    """The task's default settings with every non-None override applied."""
-    spec = get_task(task)
-    settings = {**TEACHER_DEFAULTS["default"], **TEACHER_DEFAULTS.get(spec.name, {})}
-    settings.update({k: v for k, v in overrides.items() if v is not None})
-    for key in ("epochs", "max_len", "batch_size"):
-        if int(settings[key]) < 1:
-            raise OttersError(f"{key} must be at least 1, got {settings[key]}")
-    return settings
-
-
-def model_hash(model_dir: str | os.PathLike | None = None) -> str:
-    """First 12 hex digits of sha256(config.json + weight files): names the cache of a base model."""
-    path = resolve_model_dir(model_dir)
-    digest = hashlib.sha256((path / "config.json").read_bytes())
-    for name in sorted(p.name for p in path.iterdir() if p.suffix in (".safetensors", ".bin")):
-        with open(path / name, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                digest.update(block)
-    return digest.hexdigest()[:12]
-
-
-def cache_root() -> Path:
-    """``$OTTERS_CACHE`` if set, else ``~/.cache/otters``."""
-    return Path(os.environ.get("OTTERS_CACHE") or Path.home() / ".cache" / "otters").expanduser()
-
-
-def teacher_cache_dir(task: str, model_dir: str | os.PathLike | None = None,
-                      exclude_overlap: str | None = None) -> Path:
-    """``<cache_root>/teachers/<task>[-minus-<other>]-<model-hash>``: where :func:`ensure_teacher` keeps a teacher."""
-    minus = f"-minus-{get_task(exclude_overlap).name}" if exclude_overlap else ""
-    return cache_root() / "teachers" / f"{get_task(task).name}{minus}-{model_hash(model_dir)}"
-
-
-def intermediate_teacher_dir(task: str, intermediate: str, model_dir: str | os.PathLike | None = None) -> Path | None:
-    """Where :func:`ensure_teacher` keeps ``task``'s teacher fine-tuned from a cached ``intermediate`` stage
-    (that stage decontaminated against ``task``); None while the intermediate stage is unfinished, because
-    the folder's name hashes the stage's weights."""
-    stage = teacher_cache_dir(intermediate, model_dir, exclude_overlap=task)
-    return teacher_cache_dir(task, stage) if is_teacher_dir(stage) else None
-
-
-def is_teacher_dir(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a finished teacher (its ``teacher.json`` exists)."""
-    return (Path(path) / TEACHER_FILE).is_file()
-
-
-def load_model(model_dir, spec: TaskSpec | None = None):
-    """A sequence-classification model from a local folder (new head sized for ``spec`` if given)."""
-    from transformers import AutoModelForSequenceClassification
-
-    quiet_transformers()
-    kwargs = {}
-    if spec is not None:
-        kwargs["num_labels"] = spec.num_labels
-        if spec.regression:
-            kwargs["problem_type"] = "regression"
-        else:  # set explicitly: a regression model (an intermediate STS-B stage) would keep its MSE loss
-            kwargs["problem_type"] = "single_label_classification"
-            kwargs["id2label"] = dict(enumerate(spec.label_names))
-            kwargs["label2id"] = {name: i for i, name in enumerate(spec.label_names)}
-        # A model fine-tuned on another task keeps its head when the label count agrees, else gets a new one.
-        kwargs["ignore_mismatched_sizes"] = True
-    try:
-        return AutoModelForSequenceClassification.from_pretrained(str(model_dir), local_files_only=True, **kwargs)
-    except (OSError, ValueError) as exc:
-        raise OttersError(f"cannot load a model from {model_dir} ({str(exc).splitlines()[0]})") from None
 
 
 def _fingerprint(spec, settings, seed, base_hash, n_train, exclude_overlap=None) -> dict:
     extra = {"exclude_overlap": exclude_overlap} if exclude_overlap else {}
     return {"task": spec.name, "seed": seed, "base_model_hash": base_hash, "train_rows": n_train, **settings, **extra}
-
-
-def _lock_path(out_dir: Path) -> Path:
-    return out_dir.with_name(out_dir.name + ".lock")
 
 
 def finetune_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, log=None, **train_kwargs) -> Path:
@@ -154,7 +64,7 @@ def finetune_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, 
     model_dir = resolve_model_dir(model_dir)
     out_dir = Path(out_dir) if out_dir is not None else teacher_cache_dir(task, model_dir,
                                                                            train_kwargs.get("exclude_overlap"))
-    with exclusive_lock(_lock_path(out_dir), f"teacher directory {out_dir}"):
+    with exclusive_lock(lock_path(out_dir), f"teacher directory {out_dir}"):
         return _finetune(task, model_dir, data_dir, out_dir, log=log, **train_kwargs)
 
 
@@ -171,8 +81,6 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
     ``intermediate_of``: the intermediate teacher ``model_dir`` is (recorded in ``teacher.json``).
     Settings left None take the task's defaults (:data:`TEACHER_DEFAULTS`).
     """
-    import torch
-
     spec = get_task(task)
     settings = teacher_settings(spec.name, epochs=epochs, max_len=max_len, batch_size=batch_size, lr=lr,
                                 eval_every=eval_every)
@@ -333,7 +241,7 @@ def ensure_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, fo
     out_dir = Path(out_dir) if out_dir is not None else teacher_cache_dir(task, model_dir,
                                                                            train_kwargs.get("exclude_overlap"))
     # Wait for a concurrent trainer of the same teacher, then use what it made.
-    with exclusive_lock(_lock_path(out_dir), f"teacher directory {out_dir}", wait=True, log=log):
+    with exclusive_lock(lock_path(out_dir), f"teacher directory {out_dir}", wait=True, log=log):
         if is_teacher_dir(out_dir) and not force:
             info = read_json(out_dir / TEACHER_FILE)
             best = info.get("best") or {}
@@ -344,37 +252,3 @@ def ensure_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, fo
                 f"pass --force to retrain")
             return out_dir
         return _finetune(task, model_dir, data_dir, out_dir, log=log, intermediate_of=intermediate_of, **train_kwargs)
-
-
-def teacher_report(path: str | os.PathLike, data_dir=None, splits: tuple = ("validation", "test"),
-                   command: str | None = None) -> dict:
-    """A results record of a finished teacher: its settings, wall time, and metrics on ``splits``.
-
-    Splits without labels or files (GLUE test, a missing dev file) are skipped and listed as such.
-    """
-    from otters.train.evaluate import evaluate_checkpoint
-
-    path = Path(path)
-    if not is_teacher_dir(path):
-        raise OttersError(f"{path} is not a finished teacher (no {TEACHER_FILE})")
-    info = read_json(path / TEACHER_FILE)
-    report = {
-        "task": info["task"], "command": command, "checkpoint": str(path), "base_model": info["base_model"],
-        "settings": info["settings"], "main_metric": info["main_metric"], "train_rows": info["train_rows"],
-        "wall_s": info["wall_s"], "threads": info["threads"], "best_step": (info.get("best") or {}).get("step"),
-        "history": [{"step": r["step"], "validation": r["validation"]} for r in info.get("history", [])],
-        "metrics": {}, "skipped": {},
-    }
-    for key in ("decontamination", "intermediate"):
-        if info.get(key):
-            report[key] = info[key]
-    if info.get("intermediate"):  # the time of both stages: what reproducing the teacher costs
-        report["total_wall_s"] = round(info["wall_s"] + info["intermediate"]["wall_s"], 1)
-    for split in splits:
-        try:
-            result = evaluate_checkpoint(path, info["task"], split, "fp", data_dir)
-        except OttersError as exc:
-            report["skipped"][split] = str(exc)
-            continue
-        report["metrics"][split] = {"n": result["n"], **result["metrics"]}
-    return report

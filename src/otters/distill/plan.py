@@ -1,4 +1,4 @@
-"""The models of a distillation pipeline: the stage plan, the teacher, and each stage's initialisation.
+"""The plan of a distillation: its stages (Sorbet's chain), the teacher, and each stage's initialisation.
 
 Staged schedule (Sorbet, ICML 2025, PAPERS.md sec. 2; Otters adds binary K/V, sec. 1.3): fine-tuned
 BERT -> W1A4 QNN -> swap in PTsoftmax -> swap in BSPN -> binarise K and V, each stage distilled from
@@ -15,6 +15,10 @@ from pathlib import Path
 import torch
 
 from otters.errors import OttersError
+from otters.models import QBertForSequenceClassification, hf_geometry, load_hf_weights, make_config, minilm_path
+from otters.models.packing import binary_modules
+from otters.quant import LSQQuantizer
+from otters.teacher.finetune import ensure_teacher
 
 # Stage name -> (config field, value in the target, value before the stage introduces it).
 STAGE_FEATURES = {
@@ -32,8 +36,6 @@ def stage_plan(preset: str, stages: str = "staged") -> list[tuple[str, dict]]:
     or a comma list of stage names (w1a4, ptsoftmax, bspn, kv1) ending at the preset. The full-precision
     preset bert-fp always has the one stage "fp".
     """
-    from otters.models import make_config
-
     target = make_config(preset, "tiny")
     if not target.quantized_acts:
         return [("fp", {})]
@@ -66,13 +68,9 @@ def stage_plan(preset: str, stages: str = "staged") -> list[tuple[str, dict]]:
 
 def resolve_teacher_dir(teacher: str | os.PathLike | None, task: str, data_dir=None, log=None) -> Path:
     """A local HF BERT directory: ``teacher``, "minilm-l6" (the packaged, not fine-tuned MiniLM), or the
-    cached fine-tuned teacher of ``task`` (``otters.train.teacher.ensure_teacher``, trained if absent)."""
+    cached fine-tuned teacher of ``task`` (``otters.teacher.finetune.ensure_teacher``, trained if absent)."""
     if teacher is None:
-        from otters.train.teacher import ensure_teacher
-
         return Path(ensure_teacher(task, data_dir=data_dir, log=log))
-    from otters.models import minilm_path
-
     path = minilm_path() if str(teacher) == "minilm-l6" else Path(teacher).expanduser()
     if not (path / "config.json").is_file():
         raise OttersError(f"teacher {path} is not a Hugging Face model directory (no config.json)")
@@ -90,8 +88,6 @@ def hf_model(directory: Path, preset: str, spec, require_head: bool, **overrides
     ``require_head``: the directory must hold a classifier for ``spec`` (a fine-tuned teacher).
     Returns (model, head_loaded).
     """
-    from otters.models import QBertForSequenceClassification, hf_geometry, load_hf_weights, make_config
-
     config = make_config(preset, hf_geometry(directory), **task_overrides(spec), **overrides)
     config.geometry = str(directory)
     model = QBertForSequenceClassification(config)
@@ -105,8 +101,6 @@ def hf_model(directory: Path, preset: str, spec, require_head: bool, **overrides
 
 def freeze_teacher(model: torch.nn.Module) -> torch.nn.Module:
     """Eval mode, no gradients, binary layers frozen to their codes (no re-binarisation per forward)."""
-    from otters.models.packing import binary_modules
-
     model.eval()
     for module in binary_modules(model).values():
         if not module.frozen:
@@ -123,8 +117,6 @@ def transfer_weights(source: torch.nn.Module, target: torch.nn.Module) -> dict:
     width changed (binary K/V re-calibrate their step on the first batch) and frozen-code buffers.
     Returns {"copied": [...], "kept": [...]} for the record.
     """
-    from otters.quant import LSQQuantizer
-
     src_quant = {n: m for n, m in source.named_modules() if isinstance(m, LSQQuantizer)}
     changed = {n for n, m in target.named_modules()
                if isinstance(m, LSQQuantizer) and (n not in src_quant or (src_quant[n].bits, src_quant[n].signed) != (m.bits, m.signed))}
