@@ -110,7 +110,7 @@ def test_interrupted_run_resumes_to_the_same_weights(tiny_model, tiny_glue, tmp_
     with pytest.raises(KeyboardInterrupt):
         finetune_teacher("sst2", tiny_model, tiny_glue, tmp_path / "b", log=interrupt_at_step_12, epochs=2,
                          batch_size=8, lr=1e-3, max_len=16, eval_every=4, seed=3)
-    assert (tmp_path / "b.work" / "state" / "state.json").is_file() and not (tmp_path / "b").exists()
+    assert (tmp_path / "b.work" / "checkpoint" / "latest.json").is_file() and not (tmp_path / "b").exists()
     messages = []
     path = finetune_teacher("sst2", tiny_model, tiny_glue, tmp_path / "b", log=messages.append, epochs=2,
                             batch_size=8, lr=1e-3, max_len=16, eval_every=4, seed=3)

@@ -2,8 +2,9 @@
 
 A Hugging Face BERT (default: the packaged all-MiniLM-L6-v2) gets a task head through
 ``AutoModelForSequenceClassification`` (num_labels = classes, or 1 with an MSE loss for STS-B) and
-is fine-tuned with AdamW and a linear warm-up/decay schedule (BERT's recipe, Devlin et al. 2019,
-Section 4 and Appendix A.3). It is evaluated on the validation split carved from train.tsv every
+is fine-tuned on the generic trainer (``otters.train.loop.Trainer``: AdamW, linear warm-up/decay,
+gradient clipping at 1, bit-exact resume; BERT's recipe, Devlin et al. 2019, Section 4 and Appendix
+A.3), in float32, batches bucketed by length in a seeded order per epoch. It is evaluated on the validation split carved from train.tsv every
 ``eval_every`` steps and at each epoch's end; the best checkpoint by the task's main metric is kept.
 The Otters paper distils from a fine-tuned BERT-base teacher (Section 4); this trainer works with
 any local BERT directory.
@@ -15,14 +16,15 @@ label counts agree (Phang et al. 2018, "Sentence encoders on STILTs").
 
 Layout: ``<out>`` is written only when training is complete (``save_pretrained`` into a work
 directory, then an atomic rename), with ``teacher.json`` recording the task, settings, validation
-history and wall time. ``<out>.work`` holds the resumable state while training runs.
+history and wall time. ``<out>.work`` holds the run while it trains: the trainer's ``checkpoint/``
+and ``metrics.jsonl``, the best weights so far (``best/``) and the settings fingerprint
+(``teacher_run.json``; a run with other settings is discarded rather than resumed).
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -37,15 +39,13 @@ from otters.io import atomic_write_json, read_json
 from otters.teacher.cache import TEACHER_FILE, is_teacher_dir, lock_path, model_hash, teacher_cache_dir
 from otters.teacher.model import load_model
 from otters.teacher.settings import teacher_settings
-from otters.train.common import (MetricsLog, exclusive_lock, load_training_state, progress, replace_dir,
-                                 save_training_state, set_threads)
-from otters.train.optim import build_optimizer
+from otters.train.checkpoint import CheckpointStore, read_jsonl, staging_dir
+from otters.train.common import exclusive_lock, replace_dir, set_threads
+from otters.train.loop import TrainConfig, Trainer
 from otters.train.predict import split_metrics
-from otters.train.schedule import linear_warmup_decay
 from otters.train.seed import seed_everything
 
-BEST_RECORD = "best_record.json"
-STATE_SAVE_SECONDS = 600  # also save resumable state this often between evaluations
+RUN_FILE = "teacher_run.json"  # the settings fingerprint of the run in ``<out>.work`` (compared on resume)
 
 
 def _fingerprint(spec, settings, seed, base_hash, n_train, exclude_overlap=None) -> dict:
@@ -72,14 +72,14 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
               batch_size=None, lr=None, eval_every=None, seed: int = 0, warmup_ratio: float = 0.1,
               weight_decay: float = 0.01, resume: bool = True, threads: int = 2,
               max_train_rows: int | None = None, exclude_overlap: str | None = None,
-              intermediate_of: Path | None = None) -> Path:
+              intermediate_of: Path | None = None, device: str = "cpu", show_progress: bool = True) -> Path:
     """The training run behind :func:`finetune_teacher` (caller holds the directory's lock).
 
     ``resume``: continue from ``<out>.work`` if an interrupted run with the same settings left it.
     ``max_train_rows`` trains on a seeded random subset of that many rows (quick or CPU-bound runs).
     ``exclude_overlap``: drop train and validation rows sharing text with that task's evaluation splits.
     ``intermediate_of``: the intermediate teacher ``model_dir`` is (recorded in ``teacher.json``).
-    Settings left None take the task's defaults (:data:`TEACHER_DEFAULTS`).
+    ``device``: where to train ("cpu", "cuda", "auto"; fp32 everywhere). Settings left None take the task's defaults (:data:`TEACHER_DEFAULTS`).
     """
     spec = get_task(task)
     settings = teacher_settings(spec.name, epochs=epochs, max_len=max_len, batch_size=batch_size, lr=lr,
@@ -105,97 +105,56 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
     train_enc = encode(tokenizer, train_rows, settings["max_len"])
     val_enc = encode(tokenizer, val_rows, settings["max_len"])
     model = load_model(model_dir, spec)
-
-    steps_per_epoch = -(-len(train_enc) // settings["batch_size"])
-    total_steps = steps_per_epoch * settings["epochs"]
-    optimizer = build_optimizer(model, settings["lr"], weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: linear_warmup_decay(step, total_steps, warmup_ratio))
     fingerprint = _fingerprint(spec, settings, seed, model_hash(model_dir), len(train_enc),
                                decontamination and decontamination["against"])
     work = out_dir.with_name(out_dir.name + ".work")
-    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": None, "elapsed_s": 0.0}
+    store = CheckpointStore(work / "checkpoint")
+    usable = False
     if work.exists():
-        marker = work / "state" / "state.json"
-        usable = resume and marker.is_file() and read_json(marker)["state"].get("fingerprint") == fingerprint
-        if usable:
-            state = load_training_state(work / "state", model, optimizer, scheduler)
-            log(f"resuming {spec.name} teacher at step {state['global_step']}/{total_steps} from {work}")
-        else:
+        marker = work / RUN_FILE
+        usable = resume and store.exists() and marker.is_file() and read_json(marker) == fingerprint
+        if not usable:
             why = "--no-resume" if not resume else "no saved state or different settings"
             log(f"starting afresh: discarding {work} ({why})")
             shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
-    history = MetricsLog(work / "metrics.jsonl")
-    # An interrupt can land between an evaluation and the state save that follows it: drop the
-    # history past the saved step (it is recomputed), and trust the best weights' own record.
-    history.records = [r for r in history.records if r["step"] <= state["global_step"]]
-    if (work / "best" / BEST_RECORD).is_file():
-        state["best"] = read_json(work / "best" / BEST_RECORD)
+    atomic_write_json(work / RUN_FILE, fingerprint)
     metric = main_metric(spec)
-    eval_every = int(settings["eval_every"]) or steps_per_epoch
-    started, last_save = time.monotonic(), time.monotonic()
-    elapsed0 = float(state["elapsed_s"])
+    lengths = train_enc.lengths
 
-    def checkpoint_state():
-        state["elapsed_s"] = elapsed0 + time.monotonic() - started
-        save_training_state(work / "state", model, optimizer, scheduler, {**state, "fingerprint": fingerprint})
+    def make_batch(rows):
+        batch = collate(train_enc, rows)
+        if spec.regression:
+            batch["labels"] = batch["labels"].float()
+        return batch
 
-    def evaluate_and_keep():
-        scores = split_metrics(model, spec, val_enc)
-        model.train()
-        record = {"step": state["global_step"], "epoch": round(state["global_step"] / steps_per_epoch, 3),
-                  "validation": scores, "elapsed_s": round(elapsed0 + time.monotonic() - started, 1)}
-        improved = state["best"] is None or scores[metric] > state["best"]["validation"][metric]
-        if improved:
-            staging = work / "best.tmp"
-            if staging.exists():
-                shutil.rmtree(staging)
-            model.save_pretrained(str(staging))
-            tokenizer.save_pretrained(str(staging))
-            atomic_write_json(staging / BEST_RECORD, record)  # the weights carry their own record
-            replace_dir(staging, work / "best")
-            state["best"] = record
-        history.append({**record, "best": improved})
-        log(f"step {state['global_step']}: validation {metric} = {scores[metric]:.4f}" + (" (best)" if improved else ""))
+    def export_best(trained, record):
+        staging = staging_dir(work / "best")
+        trained.save_pretrained(str(staging))
+        tokenizer.save_pretrained(str(staging))
+        replace_dir(staging, work / "best")
 
-    model.train()
-    with progress(total_steps, f"teacher {spec.name}", done=state["global_step"]) as advance:
-        while state["epoch"] < settings["epochs"]:
-            batches = bucketed_batches(train_enc.lengths, settings["batch_size"], True, seed * 1000 + state["epoch"])
-            for rows in batches[state["step_in_epoch"]:]:
-                batch = collate(train_enc, rows)
-                if spec.regression:
-                    batch["labels"] = batch["labels"].float()
-                loss = model(**batch).loss
-                if not torch.isfinite(loss):
-                    raise OttersError(f"training diverged (loss {loss.item()}); lower --lr")
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                state["global_step"] += 1
-                state["step_in_epoch"] += 1
-                advance(1, f"loss {loss.item():.4f}")
-                if state["step_in_epoch"] == len(batches):
-                    state["epoch"] += 1
-                    state["step_in_epoch"] = 0
-                    evaluate_and_keep()
-                    checkpoint_state()
-                    last_save = time.monotonic()
-                elif state["global_step"] % eval_every == 0:
-                    evaluate_and_keep()
-                    checkpoint_state()
-                    last_save = time.monotonic()
-                elif time.monotonic() - last_save > STATE_SAVE_SECONDS:
-                    checkpoint_state()
-                    last_save = time.monotonic()
-    wall = elapsed0 + time.monotonic() - started
+    cfg = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"],
+                      step_size_lr=settings["lr"], weight_decay=weight_decay, warmup_fraction=warmup_ratio,
+                      grad_clip=1.0, eval_every=int(settings["eval_every"]) or -(-len(train_enc) // settings["batch_size"]),
+                      eval_at_epoch_end=True, seed=seed, amp=False, progress=show_progress, device=device)
+    trainer = Trainer(model, cfg, work, loss_fn=lambda m, batch: (m(**batch).loss, {}), make_batch=make_batch,
+                      num_examples=len(train_enc), evaluate=lambda m: split_metrics(m, spec, val_enc),
+                      main_metric=metric,
+                      batch_order=lambda epoch: bucketed_batches(lengths, cfg.batch_size, True, seed * 1000 + epoch),
+                      on_best=export_best, log=log, description=f"teacher {spec.name}")
+    if usable:
+        log(f"resuming {spec.name} teacher at step {read_json(store.pointer)['step']}/{trainer.total_steps} from {work}")
+    result = trainer.fit(resume=usable)
+    steps_per_epoch = trainer.steps_per_epoch
+    history = [{"step": r["step"], "epoch": round(r["step"] / steps_per_epoch, 3), "validation": r["eval"],
+                "best": r["best"]["step"] == r["step"]} for r in read_jsonl(trainer.metrics_path) if "eval" in r]
+    best = next((r for r in history if r["step"] == result.best_step), None)
+    wall = result.elapsed_s
     summary = {
         "task": spec.name, "kind": "hf-teacher", "base_model": str(model_dir), "settings": fingerprint,
         "optimizer": {"name": "AdamW", "warmup_ratio": warmup_ratio, "weight_decay": weight_decay, "grad_clip": 1.0},
-        "main_metric": metric, "best": state["best"], "history": history.records,
+        "main_metric": metric, "best": best and {k: v for k, v in best.items() if k != "best"}, "history": history,
         "train_rows": len(train_enc), "validation_rows": len(val_enc), "wall_s": round(wall, 1),
         "threads": threads, "torch": torch.__version__,
     }
@@ -203,14 +162,13 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
         summary["decontamination"] = decontamination
     if intermediate_of is not None:
         summary["intermediate"] = _intermediate_record(intermediate_of)
-    if state["best"] is None:
+    if best is None:
         raise OttersError("training ended without an evaluation; use at least one epoch")
-    (work / "best" / BEST_RECORD).unlink(missing_ok=True)
     atomic_write_json(work / "best" / TEACHER_FILE, summary)
     replace_dir(work / "best", out_dir)
     shutil.rmtree(work, ignore_errors=True)
-    log(f"teacher {spec.name}: best validation {metric} = {state['best']['validation'][metric]:.4f} "
-        f"at step {state['best']['step']}, {wall / 60:.1f} min; saved to {out_dir}")
+    log(f"teacher {spec.name}: best validation {metric} = {best['validation'][metric]:.4f} "
+        f"at step {best['step']}, {wall / 60:.1f} min; saved to {out_dir}")
     return out_dir
 
 

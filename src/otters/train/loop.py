@@ -40,6 +40,8 @@ from otters.train.seed import epoch_seed
 
 # Keys of TrainConfig that may change between a run and its resumption (they do not alter the math).
 _RESUMABLE_CHANGES = {"progress", "log_every", "device"}
+# Keys added after checkpoints were written: a checkpoint without one was made with this value.
+_ADDED_KEYS = {"eval_at_epoch_end": False}
 
 
 @dataclass
@@ -55,6 +57,7 @@ class TrainConfig:
     warmup_fraction: float = 0.1
     grad_clip: float | None = 1.0
     eval_every: int = 100
+    eval_at_epoch_end: bool = False  # also evaluate (and checkpoint) after the last step of every epoch
     checkpoint_every: int | None = None  # default: at every evaluation
     log_every: int = 10
     seed: int = 0
@@ -87,6 +90,7 @@ class TrainResult:
     best_step: int | None
     last_eval: dict = field(default_factory=dict)
     resumed_from: int | None = None
+    elapsed_s: float = 0.0  # wall seconds of the run, all sessions (earlier ones up to their last checkpoint)
 
 
 def epoch_batches(num_examples: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
@@ -103,7 +107,8 @@ class Trainer:
     (run on rank 0 only). batch_order(epoch) -> list of global index batches (default: a seeded
     permutation). calibrate(model, batch) runs once before the first step of a fresh run (LSQ step
     initialisation on the first global batch, identical on every rank). on_best(model, record)
-    exports the best model (rank 0). ``out_dir`` receives checkpoint/, metrics.jsonl.
+    exports the best model (rank 0). log(text) receives one line per evaluation (rank 0).
+    ``out_dir`` receives checkpoint/, metrics.jsonl.
     """
 
     def __init__(self, model: torch.nn.Module, cfg: TrainConfig, out_dir: str | os.PathLike,
@@ -111,7 +116,7 @@ class Trainer:
                  evaluate: Callable | None = None, main_metric: str | None = None,
                  batch_order: Callable | None = None, calibrate: Callable | None = None,
                  on_best: Callable | None = None, info: ddp.DistInfo | None = None,
-                 run_meta: dict | None = None):
+                 run_meta: dict | None = None, log: Callable | None = None, description: str = "train"):
         cfg.check()
         if num_examples < 1:
             raise OttersError("no training examples")
@@ -123,6 +128,7 @@ class Trainer:
         self.evaluate, self.main_metric = evaluate, main_metric
         self.batch_order = batch_order or (lambda e: epoch_batches(num_examples, cfg.batch_size, cfg.seed, e))
         self.calibrate, self.on_best = calibrate, on_best
+        self.log, self.description = log, description
         self.run_meta = run_meta or {}
         self.store = CheckpointStore(self.out_dir / "checkpoint")
         self.metrics_path = self.out_dir / "metrics.jsonl"
@@ -134,10 +140,16 @@ class Trainer:
         self.step = 0
         self.best: dict = {"metric": None, "step": None}
         self.last_eval: dict = {}
+        self.elapsed_before = 0.0  # wall seconds of earlier sessions, up to their last checkpoint
+        self.started = time.monotonic()
 
     # ---- state -------------------------------------------------------------------------------
     def _math_config(self) -> dict:
         return {k: v for k, v in self.cfg.to_dict().items() if k not in _RESUMABLE_CHANGES}
+
+    def elapsed(self) -> float:
+        """Wall seconds of the run: earlier sessions (to their last checkpoint) plus this one."""
+        return self.elapsed_before + time.monotonic() - self.started
 
     def save_checkpoint(self) -> None:
         """Write model, optimizer, every rank's RNG and the loop position (rank 0 writes)."""
@@ -148,13 +160,13 @@ class Trainer:
         rng = {f"rank{r}.{k}": v for r, s in enumerate(states) for k, v in s.items()}
         meta = {"config": self._math_config(), "world": self.info.world, "best": self.best,
                 "last_eval": self.last_eval, "optimizer_scalars": opt_scalars, "run": self.run_meta,
-                "finished": self.step >= self.total_steps}
+                "finished": self.step >= self.total_steps, "elapsed_s": self.elapsed()}
         self.store.save(self.step, {"model": model_tensors(self.model), "optim": opt_tensors, "rng": rng}, meta)
 
     def load_checkpoint(self) -> int:
         """Restore the latest checkpoint; returns its step."""
         meta, tensors = self.store.load()
-        changed = sorted(k for k, v in self._math_config().items() if meta["config"].get(k) != v)
+        changed = sorted(k for k, v in self._math_config().items() if meta["config"].get(k, _ADDED_KEYS.get(k)) != v)
         if changed:
             raise OttersError(f"--resume with different settings ({', '.join(changed)}) than the run in "
                               f"{self.out_dir}; use the same settings or a new --out")
@@ -165,6 +177,7 @@ class Trainer:
         prefix = f"rank{self.info.rank}."
         restore_rng({k[len(prefix):]: v for k, v in tensors["rng"].items() if k.startswith(prefix)}, self.model)
         self.step, self.best, self.last_eval = int(meta["step"]), meta["best"], meta.get("last_eval", {})
+        self.elapsed_before, self.started = float(meta.get("elapsed_s", 0.0)), time.monotonic()
         if self.info.is_main:  # drop records of steps after the checkpoint: they will be redone
             kept = [r for r in read_jsonl(self.metrics_path) if r.get("step", 0) <= self.step]
             atomic_write_text(self.metrics_path, "".join(_json_line(r) for r in kept))
@@ -222,6 +235,8 @@ class Trainer:
                 if self.on_best is not None:
                     self.on_best(self.model, dict(self.last_eval))
             self._log({"step": self.step, "eval": metrics, "best": dict(self.best)})
+            if self.log is not None and value is not None:
+                self.log(f"step {self.step}: validation {self.main_metric} = {value:.4f}" + (" (best)" if improved else ""))
             record = (self.last_eval, self.best)
         self.last_eval, self.best = ddp.broadcast_object(record, self.info)
 
@@ -244,7 +259,7 @@ class Trainer:
         wrapped = ddp.wrap(self.model, self.info)
         every_ckpt = self.cfg.checkpoint_every or self.cfg.eval_every
         show = self.cfg.progress and self.info.is_main
-        with progress(self.total_steps, "train", done=self.step) if show else _no_progress() as advance:
+        with progress(self.total_steps, self.description, done=self.step) if show else _no_progress() as advance:
             busy, seen = 0.0, 0  # seconds inside training steps (evaluation and checkpoints excluded), rows
             while self.step < self.total_steps:
                 epoch, position = divmod(self.step, self.steps_per_epoch)
@@ -260,12 +275,14 @@ class Trainer:
                                "lr": self.optimizer.param_groups[0]["lr"], "samples_per_s": seen / max(busy, 1e-9)})
                     busy, seen = 0.0, 0
                 last = self.step == self.total_steps
-                if self.step % self.cfg.eval_every == 0 or last:
+                epoch_end = self.cfg.eval_at_epoch_end and position == self.steps_per_epoch - 1
+                if self.step % self.cfg.eval_every == 0 or last or epoch_end:
                     self._evaluate()
-                if self.step % every_ckpt == 0 or last:
+                if self.step % every_ckpt == 0 or last or epoch_end:
                     self.save_checkpoint()
                     ddp.barrier(self.info)
-        return TrainResult(self.step, self.best["metric"], self.best["step"], dict(self.last_eval), resumed_from)
+        return TrainResult(self.step, self.best["metric"], self.best["step"], dict(self.last_eval), resumed_from,
+                           self.elapsed())
 
 
 def _json_line(record: dict) -> str:
