@@ -53,7 +53,7 @@ def test_kill_resume_equals_uninterrupted_run(digits, tmp_path):
     run_b = tmp_path / "b" / "seed0"
     assert has_state(run_b) and not (run_b / "config.json").exists()
     progress = json.loads((run_b / STATE_DIR / "latest.json").read_text())
-    assert progress["epochs_done"] == 1 and progress["step"] == 4
+    assert progress["run"]["epochs_done"] == 1 and progress["step"] == 4
     # the same command again continues with epoch 2 (a log that dies at epoch 1 is never called for it)
     resumed = run_experiment(digits, "seed", 2, _settings(), [0], tmp_path / "b", log=_kill_after(1), **GEOMETRY)
     a, b = straight["runs"][0], resumed["runs"][0]
@@ -65,7 +65,7 @@ def test_kill_resume_equals_uninterrupted_run(digits, tmp_path):
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
     # nothing but safetensors and JSON (and the lock file) is written
     kinds = {p.name if p.name == ".lock" else p.suffix for p in (tmp_path / "b").rglob("*") if p.is_file()}
-    assert kinds == {".safetensors", ".json", ".lock"}
+    assert kinds == {".safetensors", ".json", ".jsonl", ".lock"}  # .jsonl: the trainer's JSON-lines metrics
 
 
 def test_finished_seeds_are_skipped_and_settings_checked(digits, tmp_path):

@@ -1,5 +1,6 @@
-"""A generic resumable trainer: AdamW with a step-size group, warm-up + linear decay, periodic
-validation with best-checkpoint selection, JSON-lines metrics, rich progress, DDP, bit-exact resume.
+"""The one training loop (teacher fine-tuning, distillation stages, the spiking ViT): AdamW with a
+step-size group, warm-up + linear (or cosine) decay, periodic validation with best-checkpoint
+selection, JSON-lines metrics, rich progress, DDP, bit-exact resume.
 
 Determinism: the batch order of epoch e is a function of (seed, e) only, the learning rate of step s
 a function of s only, and every random draw of a step comes from torch RNGs whose states are saved
@@ -35,13 +36,14 @@ from otters.train.checkpoint import (
 )
 from otters.train.common import progress
 from otters.train.optim import build_optimizer
-from otters.train.schedule import linear_warmup_decay
+from otters.train.schedule import linear_warmup_decay, warmup_cosine
 from otters.train.seed import epoch_seed
 
 # Keys of TrainConfig that may change between a run and its resumption (they do not alter the math).
 _RESUMABLE_CHANGES = {"progress", "log_every", "device"}
 # Keys added after checkpoints were written: a checkpoint without one was made with this value.
-_ADDED_KEYS = {"eval_at_epoch_end": False}
+_ADDED_KEYS = {"eval_at_epoch_end": False, "schedule": "linear"}
+SCHEDULES = {"linear": linear_warmup_decay, "cosine": warmup_cosine}
 
 
 @dataclass
@@ -55,6 +57,7 @@ class TrainConfig:
     step_size_lr: float = 1e-4  # learned quantizer steps (LSQ alpha): own group, no weight decay
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
+    schedule: str = "linear"  # "linear" warm-up + decay (BERT) or "cosine" after the warm-up (otters.train.schedule)
     grad_clip: float | None = 1.0
     eval_every: int = 100
     eval_at_epoch_end: bool = False  # also evaluate (and checkpoint) after the last step of every epoch
@@ -76,6 +79,8 @@ class TrainConfig:
             raise OttersError(f"warm-up fraction must be in [0, 1), got {self.warmup_fraction}")
         if not (self.lr > 0 and self.step_size_lr > 0):
             raise OttersError("learning rates must be > 0")
+        if self.schedule not in SCHEDULES:
+            raise OttersError(f"unknown schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,6 +113,9 @@ class Trainer:
     permutation). calibrate(model, batch) runs once before the first step of a fresh run (LSQ step
     initialisation on the first global batch, identical on every rank). on_best(model, record)
     exports the best model (rank 0). log(text) receives one line per evaluation (rank 0).
+    on_checkpoint(step) runs once a checkpoint is on disk. ``optimizer``: one built by the caller
+    (each group with its ``base_lr``), default :func:`otters.train.optim.build_optimizer`. ``run_meta``
+    is saved with every checkpoint (a caller may update it between checkpoints).
     ``out_dir`` receives checkpoint/, metrics.jsonl.
     """
 
@@ -116,7 +124,8 @@ class Trainer:
                  evaluate: Callable | None = None, main_metric: str | None = None,
                  batch_order: Callable | None = None, calibrate: Callable | None = None,
                  on_best: Callable | None = None, info: ddp.DistInfo | None = None,
-                 run_meta: dict | None = None, log: Callable | None = None, description: str = "train"):
+                 run_meta: dict | None = None, log: Callable | None = None, description: str = "train",
+                 optimizer: torch.optim.Optimizer | None = None, on_checkpoint: Callable | None = None):
         cfg.check()
         if num_examples < 1:
             raise OttersError("no training examples")
@@ -128,11 +137,12 @@ class Trainer:
         self.evaluate, self.main_metric = evaluate, main_metric
         self.batch_order = batch_order or (lambda e: epoch_batches(num_examples, cfg.batch_size, cfg.seed, e))
         self.calibrate, self.on_best = calibrate, on_best
-        self.log, self.description = log, description
+        self.log, self.description, self.on_checkpoint = log, description, on_checkpoint
+        self.schedule = SCHEDULES[cfg.schedule]
         self.run_meta = run_meta or {}
         self.store = CheckpointStore(self.out_dir / "checkpoint")
         self.metrics_path = self.out_dir / "metrics.jsonl"
-        self.optimizer = build_optimizer(self.model, cfg.lr, cfg.weight_decay, cfg.step_size_lr)
+        self.optimizer = optimizer or build_optimizer(self.model, cfg.lr, cfg.weight_decay, cfg.step_size_lr)
         self.steps_per_epoch = len(self.batch_order(0))
         self.total_steps = cfg.epochs * self.steps_per_epoch
         if cfg.max_steps is not None:
@@ -204,7 +214,7 @@ class Trainer:
         local = ddp.shard(indices, self.info.rank, self.info.world) if self.info.distributed else indices
         batch = self._to_device(self.make_batch(local))
         for group in self.optimizer.param_groups:
-            group["lr"] = group["base_lr"] * linear_warmup_decay(self.step, self.total_steps, self.cfg.warmup_fraction)
+            group["lr"] = group["base_lr"] * self.schedule(self.step, self.total_steps, self.cfg.warmup_fraction)
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             loss, parts = self.loss_fn(wrapped, batch)
@@ -281,6 +291,8 @@ class Trainer:
                 if self.step % every_ckpt == 0 or last or epoch_end:
                     self.save_checkpoint()
                     ddp.barrier(self.info)
+                    if self.on_checkpoint is not None:
+                        self.on_checkpoint(self.step)
         return TrainResult(self.step, self.best["metric"], self.best["step"], dict(self.last_eval), resumed_from,
                            self.elapsed())
 

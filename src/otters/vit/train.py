@@ -6,17 +6,19 @@ lr(s) = lr * (s + 1) / w for s < w, then lr * 0.5 (1 + cos(pi (s - w) / (S - w))
 the model after the last epoch is kept (validation accuracy is logged per epoch, the test set is
 evaluated once at the end, by otters.vit.experiment).
 
-Runs resume: with ``run_dir`` the model, optimizer and generators are saved after every epoch
-(otters.vit.state) and a later call continues from the last finished epoch, bit for bit.
+Runs train on the generic trainer (``otters.train.loop.Trainer``) and resume: with ``run_dir`` the
+model, optimizer and random states are saved after every epoch (the run's record: otters.vit.state)
+and a later call continues from the last finished epoch, bit for bit.
 Final checkpoints: ``model.safetensors`` (state dict) + ``config.json`` (geometry, normalisation,
 results), both written atomically; nothing is pickled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import tempfile
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,12 +27,11 @@ import torch.nn.functional as F
 
 from otters.errors import OttersError
 from otters.io import atomic_write_json, load_tensors, read_json, save_tensors
-from otters.train.common import progress as progress_bar
-from otters.train.schedule import warmup_cosine
+from otters.train.loop import TrainConfig, Trainer
 from otters.train.seed import seed_everything
 from otters.vit.data import ImageData
 from otters.vit.model import OpStats, SpikingViT, ViTConfig
-from otters.vit.state import has_state, load_state, run_identity, save_state
+from otters.vit.state import STATE_KIND, run_identity, saved_progress
 
 BUDGET_PROBE_STEPS = 20  # training steps timed before the run's total time is projected
 
@@ -84,14 +85,14 @@ def training_split(data: ImageData, settings: TrainSettings) -> tuple[torch.Tens
 
 def train_vit(cfg: ViTConfig, data: ImageData, settings: TrainSettings, progress: bool = False,
               log=None, run_dir: str | Path | None = None, warn=None) -> tuple[SpikingViT, dict]:
-    """Train a SpikingViT on ``data``; returns (model, info).
+    """Train a SpikingViT on ``data`` with :class:`otters.train.loop.Trainer`; returns (model, info).
 
     ``info``: ``history`` (per epoch: train loss, validation accuracy, seconds), ``train_wall_s`` /
     ``train_cpu_s`` (summed over sessions, killed partial epochs excluded), ``sessions``,
-    ``resumed_from_epoch``, ``projected_train_s``. With ``run_dir`` the state is saved after every
-    epoch and an existing state of the same run is continued (another run's: OttersError).
-    ``log(entry)`` is called after each epoch's state is on disk; ``warn(text)`` when the projected
-    training time exceeds ``settings.budget_s``.
+    ``resumed_from_epoch``, ``projected_train_s``. With ``run_dir`` the state is kept there after every
+    epoch and an existing state of the same run is continued (another run's: OttersError); without,
+    in a temporary folder. ``log(entry)`` is called after each epoch's state is on disk;
+    ``warn(text)`` when the projected training time exceeds ``settings.budget_s``.
     """
     if settings.epochs < 1 or settings.batch_size < 1:
         raise OttersError("epochs and batch size must be >= 1")
@@ -100,65 +101,83 @@ def train_vit(cfg: ViTConfig, data: ImageData, settings: TrainSettings, progress
     mean, std = data.channel_stats()
     train_x, train_y = training_split(data, settings)
     n = len(train_y)
-    steps_per_epoch = math.ceil(n / settings.batch_size)
-    total = steps_per_epoch * settings.epochs
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    generator = torch.Generator().manual_seed(settings.seed)
     identity = run_identity(data.summary(), cfg.to_dict(), asdict(settings))
-    info = {"history": [], "epochs_done": 0, "step": 0, "train_wall_s": 0.0, "train_cpu_s": 0.0, "sessions": 0}
-    if run_dir is not None and has_state(Path(run_dir)):
-        saved = load_state(Path(run_dir), model, optimizer, generator, identity)
-        info.update({k: saved[k] for k in info})
-    info["sessions"] += 1
-    info["resumed_from_epoch"] = info["epochs_done"]
-    info["projected_train_s"] = None
-    step = info["step"]
-    if progress:
-        bar = progress_bar(total, f"{cfg.attention} seed {settings.seed}", done=step)
-    else:
-        bar = nullcontext(lambda n=1, note="": None)
-    session_wall, session_steps = time.perf_counter(), 0
-    with bar as advance:
-        for epoch in range(info["epochs_done"], settings.epochs):
-            model.train()
-            order = torch.randperm(n, generator=generator)
-            loss_sum, seen = 0.0, 0
-            wall0, cpu0 = time.perf_counter(), time.process_time()
-            for start in range(0, n, settings.batch_size):
-                for group in optimizer.param_groups:  # = LambdaLR(warmup_cosine): lr * factor(step)
-                    group["lr"] = settings.lr * warmup_cosine(step, total, settings.warmup_frac)
-                idx = order[start : start + settings.batch_size]
-                loss = F.cross_entropy(model(normalise(train_x[idx], mean, std)), train_y[idx])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                step += 1
-                session_steps += 1
-                loss_sum += float(loss.detach()) * len(idx)
-                seen += len(idx)
-                advance(1, f"epoch {epoch + 1} loss {loss_sum / seen:.3f}")
-                if session_steps == min(BUDGET_PROBE_STEPS, total) and info["projected_train_s"] is None:
-                    per_step = (time.perf_counter() - session_wall) / session_steps
-                    info["projected_train_s"] = info["train_wall_s"] + per_step * (total - step + session_steps)
-                    if settings.budget_s and info["projected_train_s"] > settings.budget_s and warn is not None:
-                        warn(f"{cfg.attention} seed {settings.seed}: {per_step:.2f} s per step projects "
-                             f"{info['projected_train_s'] / 60:.1f} min of training, over the "
-                             f"{settings.budget_s / 60:.1f} min budget")
-            val = evaluate_vit(model, data.val_x, data.val_y, mean, std, settings.eval_batch_size)
-            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    with contextlib.ExitStack() as stack:
+        if run_dir is None:
+            run_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="otters-vit-"))
+        run_dir = Path(run_dir)
+        saved = saved_progress(run_dir, identity)
+        info = {"kind": STATE_KIND, "identity": identity, "history": [], "epochs_done": 0, "step": 0,
+                "train_wall_s": 0.0, "train_cpu_s": 0.0, "sessions": 0}
+        if saved is not None:
+            info.update({k: saved[k] for k in info})
+        info["sessions"] += 1
+        resumed_from_epoch, start_step, projected = info["epochs_done"], info["step"], {"s": None}
+        # AdamW over every parameter at one rate (the recipe's plain AdamW, unfused as it was measured).
+        optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        for group in optimizer.param_groups:
+            group["base_lr"] = settings.lr
+        steps_per_epoch = math.ceil(n / settings.batch_size)
+        tcfg = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
+                           weight_decay=settings.weight_decay, warmup_fraction=settings.warmup_frac,
+                           schedule="cosine", grad_clip=None, eval_every=steps_per_epoch, eval_at_epoch_end=True,
+                           seed=settings.seed, amp=False, progress=progress, device="cpu")
+        orders: dict[int, torch.Tensor] = {}
+
+        def batch_order(epoch: int) -> list[torch.Tensor]:
+            """Epoch e's order: the (e + 1)-th permutation drawn from a generator seeded with the run's seed."""
+            if epoch not in orders:
+                generator = torch.Generator().manual_seed(settings.seed)
+                for _ in range(epoch + 1):
+                    order = torch.randperm(n, generator=generator)
+                orders[epoch] = order
+            order = orders[epoch]
+            return [order[i : i + settings.batch_size] for i in range(0, n, settings.batch_size)]
+
+        clock = {"wall": time.perf_counter(), "cpu": time.process_time(), "session": time.perf_counter(),
+                 "steps": 0, "loss_sum": 0.0, "seen": 0}
+        total = steps_per_epoch * settings.epochs
+
+        def loss_fn(m, batch):
+            loss = F.cross_entropy(m(batch["x"]), batch["y"])
+            clock["loss_sum"] += float(loss.detach()) * len(batch["y"])
+            clock["seen"] += len(batch["y"])
+            clock["steps"] += 1
+            if clock["steps"] == min(BUDGET_PROBE_STEPS, total) and projected["s"] is None:
+                per_step = (time.perf_counter() - clock["session"]) / clock["steps"]
+                projected["s"] = info["train_wall_s"] + per_step * (total - start_step)
+                if settings.budget_s and projected["s"] > settings.budget_s and warn is not None:
+                    warn(f"{cfg.attention} seed {settings.seed}: {per_step:.2f} s per step projects "
+                         f"{projected['s'] / 60:.1f} min of training, over the {settings.budget_s / 60:.1f} min budget")
+            return loss, {}
+
+        def evaluate(m):
+            """End of an epoch: validation accuracy, and the epoch's record (saved with the checkpoint)."""
+            val = evaluate_vit(m, data.val_x, data.val_y, mean, std, settings.eval_batch_size)
+            wall, cpu = time.perf_counter() - clock["wall"], time.process_time() - clock["cpu"]
+            epoch = len(info["history"]) + 1
+            info["history"].append({"epoch": epoch, "train_loss": clock["loss_sum"] / clock["seen"],
+                                    "val_accuracy": val["accuracy"], "epoch_seconds": wall, "epoch_cpu_seconds": cpu})
             info["train_wall_s"] += wall
             info["train_cpu_s"] += cpu
-            entry = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "val_accuracy": val["accuracy"],
-                     "epoch_seconds": wall, "epoch_cpu_seconds": cpu}
-            info["history"].append(entry)
-            info["epochs_done"], info["step"] = epoch + 1, step
-            if run_dir is not None:
-                state = {k: info[k] for k in ("history", "epochs_done", "step", "train_wall_s", "train_cpu_s",
-                                              "sessions")}
-                save_state(Path(run_dir), model, optimizer, generator, {"identity": identity, **state})
+            info["epochs_done"], info["step"] = epoch, epoch * steps_per_epoch
+            clock["loss_sum"], clock["seen"] = 0.0, 0
+            return {"accuracy": val["accuracy"]}
+
+        def epoch_done(step: int) -> None:
+            clock["wall"], clock["cpu"] = time.perf_counter(), time.process_time()
             if log is not None:
-                log(entry)
-    return model.eval(), info
+                log(info["history"][-1])
+
+        trainer = Trainer(model, tcfg, run_dir,
+                          loss_fn=loss_fn,
+                          make_batch=lambda idx: {"x": normalise(train_x[idx], mean, std), "y": train_y[idx]},
+                          num_examples=n, evaluate=evaluate, batch_order=batch_order, run_meta=info,
+                          optimizer=optimizer, on_checkpoint=epoch_done,
+                          description=f"{cfg.attention} seed {settings.seed}")
+        trainer.fit(resume=saved is not None)
+    result = {k: info[k] for k in ("history", "epochs_done", "step", "train_wall_s", "train_cpu_s", "sessions")}
+    return model.eval(), {**result, "resumed_from_epoch": resumed_from_epoch, "projected_train_s": projected["s"]}
 
 
 def save_vit(directory: str | Path, model: SpikingViT, data: ImageData, extra: dict | None = None) -> Path:
