@@ -15,6 +15,10 @@ import socket
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch.nn.parallel import DistributedDataParallel
 
 from otters.errors import OttersError
 
@@ -49,8 +53,6 @@ def _env_int(name: str, default: int) -> int:
 
 def pick_device(requested: str = "auto", local_rank: int = 0) -> str:
     """'cuda:<local_rank>' when CUDA is available (or asked for), else 'cpu'."""
-    import torch
-
     if requested == "cpu":
         return "cpu"
     if requested.startswith("cuda") or requested == "auto":
@@ -67,9 +69,6 @@ def init_distributed(device: str = "auto", backend: str | None = None) -> DistIn
 
     Backend: NCCL when the device is a GPU, gloo on CPU (unless ``backend`` is given).
     """
-    import torch
-    import torch.distributed as dist
-
     world = _env_int("WORLD_SIZE", 1)
     rank = _env_int("RANK", 0)
     local_rank = _env_int("LOCAL_RANK", 0)
@@ -102,8 +101,6 @@ def wrap(model, info: DistInfo, find_unused_parameters: bool = False):
     """DistributedDataParallel(model) when the run is distributed, the model itself otherwise."""
     if not info.distributed:
         return model
-    from torch.nn.parallel import DistributedDataParallel
-
     ids = [int(info.device.split(":")[1])] if info.device.startswith("cuda") else None
     return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=find_unused_parameters)
 
@@ -117,9 +114,6 @@ def all_mean(value: float, info: DistInfo) -> float:
     """Mean of a float over ranks (for logging a global loss)."""
     if not info.distributed:
         return value
-    import torch
-    import torch.distributed as dist
-
     t = torch.tensor([value], dtype=torch.float64, device=info.device)
     dist.all_reduce(t)
     return float(t) / info.world
@@ -129,8 +123,6 @@ def gather_objects(obj, info: DistInfo) -> list:
     """[obj of rank 0, ..., obj of rank world-1] on every rank (in memory; nothing is written)."""
     if not info.distributed:
         return [obj]
-    import torch.distributed as dist
-
     out = [None] * info.world
     dist.all_gather_object(out, obj)
     return out
@@ -140,8 +132,6 @@ def broadcast_object(obj, info: DistInfo):
     """Rank 0's ``obj`` on every rank."""
     if not info.distributed:
         return obj
-    import torch.distributed as dist
-
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
@@ -149,15 +139,11 @@ def broadcast_object(obj, info: DistInfo):
 
 def barrier(info: DistInfo) -> None:
     if info.distributed:
-        import torch.distributed as dist
-
         dist.barrier()
 
 
 def shutdown(info: DistInfo) -> None:
     """Leave the process group (call once at the end of a distributed run)."""
-    import torch.distributed as dist
-
     if info.distributed and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -180,8 +166,6 @@ def spawn_local(fn, world: int, args: tuple = ()) -> None:
 
     ``fn`` must be importable (a module-level function); it calls :func:`init_distributed` itself.
     """
-    import torch.multiprocessing as mp
-
     if world < 1:
         raise OttersError(f"world size must be >= 1, got {world}")
     mp.spawn(_spawn_entry, args=(world, free_port(), fn, args), nprocs=world, join=True)

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+from scipy.stats import ttest_ind
+
 from otters.errors import OttersError
 from otters.io import read_json
 
@@ -46,9 +49,6 @@ def _minutes(seconds) -> str:
 
 def welch_p(x, y) -> float | None:
     """Two-sided p-value of Welch's t-test (unequal variances) on two samples; None when undefined."""
-    import numpy as np
-    from scipy.stats import ttest_ind
-
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(x) < 2 or len(y) < 2 or (x.std() == 0 and y.std() == 0):
         return None

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.datasets import load_digits as sk_digits
 
 from otters.errors import OttersError
 
@@ -125,8 +126,6 @@ def load_mnist5k(test_size: int = 1000, val_size: int = 500) -> ImageData:
 def load_digits(test_size: int = 360, val_size: int = 180) -> ImageData:
     """scikit-learn's 8x8 digits (1,797 images, values 0..16 scaled to 0..255). No official test
     set: a fixed seeded held-out split."""
-    from sklearn.datasets import load_digits as sk_digits
-
     bunch = sk_digits()
     x = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
     x, y, test_x, test_y = _split(x, bunch.target.astype(np.int64), test_size)
@@ -203,7 +202,7 @@ def load_cifar(root: str | Path, classes: int = 10, val_size: int = 5000) -> Ima
 def load_png_folders(root: str | Path, val_size: int | None = None) -> ImageData:
     """root/train/<class>/*.png and root/test/<class>/*.png (class = sub-folder name, sorted);
     every image must have the same size; grey images get 1 channel, colour ones 3."""
-    from PIL import Image
+    from PIL import Image  # pillow (installed with matplotlib) is needed only for PNG folders
 
     root = Path(root) if root else None
     if root is None or not (root / "train").is_dir() or not (root / "test").is_dir():
