@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from otters.nn.qlinear import QuantEmbedding
 from otters.quant import binarize_weight, binary_weight_codes, hard_sign
-from otters.train.loop import TrainConfig, build_optimizer
+from otters.train.loop import TrainConfig
+from otters.train.optim import build_optimizer
 
 
 def _whole_table(weight: torch.Tensor, ids: torch.Tensor, pad) -> torch.Tensor:
@@ -62,7 +63,8 @@ def test_fused_adamw_follows_the_single_tensor_update():
     model = torch.nn.Linear(5, 3)
     twin = torch.nn.Linear(5, 3)
     twin.load_state_dict(model.state_dict())
-    fused = build_optimizer(model, TrainConfig(lr=1e-2))
+    cfg = TrainConfig(lr=1e-2)
+    fused = build_optimizer(model, cfg.lr, cfg.weight_decay, cfg.step_size_lr)
     reference = torch.optim.AdamW([{"params": [twin.weight], "weight_decay": 0.01},
                                    {"params": [twin.bias], "weight_decay": 0.0}], lr=1e-2, foreach=False)
     for _ in range(3):
