@@ -11,7 +11,7 @@ so that the hand counts are short:
 import pytest
 
 from otters.energy import Hardware, build_workloads, energy_from_counts, evaluate, load_table, workload_from_counts
-from otters.energy.blocks import Geometry, acc_bits
+from otters.energy.op_counts import Geometry, acc_bits
 from otters.energy.stats import FiringStats, Population
 from otters.errors import OttersError
 

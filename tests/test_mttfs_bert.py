@@ -10,11 +10,11 @@ from otters.snn.mttfs import (
     calibrate_silent_levels,
     configure_coding,
     load_coding,
-    mttfs_accumulator,
     population_names,
     save_coding,
 )
 from otters.snn.mttfs_stats import token_mask_fn
+from otters.snn.synapse import mttfs_accumulator
 
 torch.set_num_threads(1)
 

@@ -17,7 +17,7 @@ from otters.coding.mttfs import (
 from otters.errors import OttersError
 from otters.quant import LSQQuantizer
 from otters.quant.deadzone import DeadZoneQuantizer
-from otters.snn.populations import masked_population, population_from_quantizer
+from otters.snn.neuron import masked_population, population_from_quantizer
 
 
 @settings(max_examples=60)

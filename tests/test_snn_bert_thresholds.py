@@ -1,4 +1,4 @@
-"""Stepped thresholds in input units (otters.snn.thresholds): comparisons only, same levels as the
+"""Stepped thresholds in input units (otters.snn.neuron): comparisons only, same levels as the
 quantizer's floor(V/alpha + 1/2), at and around every threshold."""
 
 import pytest
@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from otters.errors import OttersError
 from otters.quant import LSQQuantizer, potential_from_accumulator
-from otters.snn.populations import population_from_quantizer
-from otters.snn.thresholds import accumulator_thresholds, value_thresholds
+from otters.snn.neuron import accumulator_thresholds, population_from_quantizer, value_thresholds
 
 
 def _quantizer(bits, signed, alpha):

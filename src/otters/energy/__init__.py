@@ -12,7 +12,7 @@
 The spiking ViT's ACs/MACs pricing lives with the ViT, in :mod:`otters.vit.energy`.
 """
 
-from otters.energy.blocks import GEOMETRIES, Geometry, get_geometry
+from otters.energy.op_counts import GEOMETRIES, Geometry, get_geometry
 from otters.energy.costs import CostTable, builtin_tables, load_table
 from otters.energy.model import EnergyReport, Hardware, StageEnergy, energy_from_counts, evaluate
 from otters.energy.paper import gap_note, ordering_matches_paper, paper_rows

@@ -3,7 +3,7 @@
 Stages per layer: qkv (QKV); scores, softmax, context (attention); out_proj, ffn1, ffn2 (FC);
 norm1, norm2 (norms: residual add + LayerNorm or BSPN, and the encoder of the next input).
 Activation statistics come from ``ctx.stats`` (``otters.energy.stats``); the dataflow is the
-shared one of ``otters.energy.blocks``. Codings (docs/energy.md lists every assumption):
+shared one of ``otters.energy.op_counts``. Codings (docs/energy.md lists every assumption):
 
 - bert: full-precision BERT, fp32 MACs, GELU, softmax, LayerNorm.
 - qnn-bert: Sorbet's W1A4 QNN (1-bit weights, 4-bit activations and Q/K/V, PTsoftmax, BSPN), zero
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-from otters.energy.blocks import (
+from otters.energy.op_counts import (
     Ctx,
     acc_bits,
     accumulate,

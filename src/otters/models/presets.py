@@ -1,4 +1,4 @@
-"""Named student presets (what is quantized) and geometries (how big), and the model factory."""
+"""Named student presets (what is quantized) and geometries (how big), and the model factory (fresh, or from HF weights)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 
 from otters.errors import OttersError
 from otters.models.config import QBertConfig
+from otters.models.hf_init import hf_geometry, load_hf_weights, resolve_hf_dir
+from otters.models.qbert import QBertForSequenceClassification
 
 GEOMETRIES: dict[str, dict] = {
     # the packaged sentence-transformers all-MiniLM-L6-v2 (a BertModel)
@@ -48,8 +50,6 @@ def make_config(preset: str, geometry: str | dict = "minilm-l6", **overrides) ->
     elif geometry in GEOMETRIES:
         geometry_fields, geometry_name = dict(GEOMETRIES[geometry]), geometry
     elif Path(str(geometry)).is_dir():
-        from otters.models.hf_init import hf_geometry
-
         geometry_fields, geometry_name = hf_geometry(geometry), str(geometry)
     else:
         raise OttersError(f"unknown geometry {geometry!r}; choose one of {', '.join(GEOMETRIES)} "
@@ -61,6 +61,18 @@ def make_config(preset: str, geometry: str | dict = "minilm-l6", **overrides) ->
 
 def build_student(preset: str, geometry: str | dict = "minilm-l6", **overrides):
     """A freshly initialised QBertForSequenceClassification for ``preset`` and ``geometry``."""
-    from otters.models.qbert import QBertForSequenceClassification
-
     return QBertForSequenceClassification(make_config(preset, geometry, **overrides))
+
+
+def student_from_hf(directory, preset: str = "bert-fp", **overrides):
+    """Build a student with the geometry of an HF BERT directory and initialise it from its weights.
+
+    ``directory`` may be "minilm-l6" (the packaged MiniLM). Offline: reads local files only.
+    """
+    name = "minilm-l6" if str(directory) == "minilm-l6" else str(directory)
+    directory = resolve_hf_dir(directory)
+    config = make_config(preset, hf_geometry(directory), **overrides)
+    config.geometry = name
+    model = QBertForSequenceClassification(config)
+    load_hf_weights(model, directory)
+    return model

@@ -2,11 +2,13 @@
 
 Source: Otters (ICLR 2026, arXiv 2509.18968), Proposition 1. See docs/conversion.md.
 
-- :func:`convert` (qnn -> :class:`SpikingNetwork`), :func:`verify` (-> :class:`VerifyResult`);
-- :class:`FiringPopulation` (TTFS neurons, stepped threshold), :class:`SpikingLinear` (spikes ->
-  integer accumulator -> potential), :func:`accumulate_spikes` (for dynamic weights, e.g. binary K/V);
-- simulators: ``SpikingNetwork.run(x, simulator="event" | "tick", variation=...)``;
-- device variation: :class:`DeviceVariation`, :func:`draw_variation`; traces: :class:`SpikeTrace`;
+- :func:`convert` (any QNN -> its spiking network; the one entry), :func:`verify` (-> :class:`VerifyResult`);
+- the TTFS neuron (``neuron.py``): :class:`FiringPopulation` (stepped threshold), M-TTFS populations;
+- synaptic accumulation (``synapse.py``): :func:`accumulate_spikes` (also for dynamic weights, e.g.
+  binary K/V), :func:`spiking_accumulator` (a stage hook);
+- the MLP network (``mlp/``): :class:`SpikingNetwork` of :class:`SpikingLinear` stages, simulated with
+  ``SpikingNetwork.run(x, simulator="event" | "tick", variation=...)``; traces: :class:`SpikeTrace`;
+- device variation (``tables.py``): :class:`DeviceVariation`, :func:`draw_variation`;
 - whole BERT students: ``convert(student)`` -> :class:`SpikingBert` (``otters.snn.bert``), activity
   (:class:`BertActivity`) and the operation audit (:func:`audit_model`, ``otters.snn.audit``).
 """
@@ -15,15 +17,22 @@ from otters.snn.audit import AuditSettings, audit_model
 from otters.snn.bert import SpikingBert
 from otters.snn.bert_activity import BertActivity
 from otters.snn.checkpoints import register_checkpoint_kind
-from otters.snn.convert import convert, reference_forward
-from otters.snn.hooks import spiking_accumulator
-from otters.snn.network import SIMULATORS, SpikingNetwork
-from otters.snn.populations import FiringPopulation, population_from_quantizer
-from otters.snn.results import LayerRecord, SimulationResult
-from otters.snn.stages import SpikingLinear, accumulate_spikes
+from otters.snn.checks import LayerCheck, VerifyResult
+from otters.snn.convert import convert
+from otters.snn.mlp import (
+    SIMULATORS,
+    LayerRecord,
+    SimulationResult,
+    SpikeTrace,
+    SpikingLinear,
+    SpikingNetwork,
+    reference_forward,
+    trace_from_steps,
+)
+from otters.snn.neuron import FiringPopulation, population_from_quantizer
+from otters.snn.synapse import accumulate_spikes, spiking_accumulator
 from otters.snn.tables import DeviceTables, DeviceVariation, draw_variation
-from otters.snn.traces import SpikeTrace, trace_from_steps
-from otters.snn.verify import LayerCheck, VerifyResult, verify
+from otters.snn.verify import verify
 
 __all__ = [
     "SIMULATORS",

@@ -8,7 +8,7 @@ Spiking path (per stage and per firing population; docs/audit.md gives every rul
 
 - a firing population compares its input with its stepped thresholds at steps 0..k until it fires
   at step k (all T when silent) and emits at most one spike. Thresholds are precomputed in the
-  units of the input (``otters.snn.thresholds``), with the bias, the alpha/2 shift, the signed
+  units of the input (``otters.snn.neuron``), with the bias, the alpha/2 shift, the signed
   offset correction and the ADC resolution R folded in: no multiplication, no division;
 - a static-weight stage: each input spike drives its devices (weight x decay, fused in the device);
   ``adc_per`` = "synapse": one conversion per synaptic event, added or subtracted by the weight

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from otters.snn.traces import SpikeTrace
+from otters.snn.mlp.traces import SpikeTrace
 
 
 @dataclass

@@ -14,7 +14,7 @@ K / V levels are decoded as m + polarity * s * (T - k).
 
 Fire modes. "event": the closed form ``MaskedPopulation.fire``. "threshold": comparisons only, with
 the two threshold sets in the input's own units. If A_j is the plain-TTFS threshold of code j (the
-least input whose offset code c = (q - qmin)/s reaches j: ``otters.snn.thresholds``, exact in float32)
+least input whose offset code c = (q - qmin)/s reaches j: ``otters.snn.neuron``, exact in float32)
 and c_m = (m - qmin)/s the code of the silent level, then for c = 1..T
 
     positive neuron fires at the first step k = T - c with x >= theta+_c = A_(c_m + c),   c in [k_dz + 1, T - c_m]
@@ -36,8 +36,15 @@ from torch import nn
 from otters.errors import OttersError
 from otters.quant.deadzone import DeadZoneQuantizer
 from otters.snn.bert_stages import PopulationView, accumulator_firing, value_firing
-from otters.snn.populations import FiringPopulation, MaskedPopulation, masked_population, population_from_quantizer
-from otters.snn.thresholds import StepThresholds, accumulator_thresholds, value_thresholds
+from otters.snn.neuron import (
+    FiringPopulation,
+    MaskedPopulation,
+    StepThresholds,
+    accumulator_thresholds,
+    masked_population,
+    population_from_quantizer,
+    value_thresholds,
+)
 
 CODINGS = ("ttfs", "mttfs")
 

@@ -17,11 +17,9 @@ from typing import Callable
 import torch
 
 from otters.quant import potential_from_accumulator
-from otters.snn.mttfs_sim import masked_accumulate, silent_correction
-from otters.snn.populations import FiringPopulation, population_from_quantizer
-from otters.snn.stages import accumulate_spikes
+from otters.snn.neuron import FiringPopulation, StepThresholds, accumulator_thresholds, population_from_quantizer, value_thresholds
+from otters.snn.synapse import accumulate_spikes, masked_accumulate, silent_correction
 from otters.snn.tables import DeviceTables
-from otters.snn.thresholds import StepThresholds, accumulator_thresholds, value_thresholds
 
 FIRE_MODES = ("event", "threshold")
 

@@ -13,8 +13,8 @@ import torch
 
 from otters.errors import OttersError
 from otters.snn.bert_activity import BertActivity
+from otters.snn.checks import LayerCheck, VerifyResult
 from otters.snn.tables import DeviceVariation
-from otters.snn.verify import LayerCheck, VerifyResult
 
 
 def _check(name: str, kind: str, ref: torch.Tensor, got: torch.Tensor, spikes: int | None = None,

@@ -9,9 +9,9 @@ Source: Matterhorn (arXiv 2601.22876), M-TTFS and the dead zone, on Otters' TTFS
     verify(qnn, snn, x)                                             # bit-exact, both simulators
 
 The whole spiking BERT with M-TTFS: ``otters.snn.bert.convert(student, coding="mttfs")``
-(``otters.snn.bert_mttfs``). Stage by stage: :func:`mttfs_accumulator` (the integration half of a
+(``otters.snn.bert_mttfs``). Stage by stage: :func:`otters.snn.synapse.mttfs_accumulator` (the integration half of a
 stage through M-TTFS spikes, for ``SpikingStage.set_accumulator``) and
-:func:`otters.snn.populations.masked_population` (the firing half). :func:`configure_coding` sets up
+:func:`otters.snn.neuron.masked_population` (the firing half). :func:`configure_coding` sets up
 a student for training with a dead zone (what ``otters distill --coding/--dead-zone`` calls);
 :func:`save_coding` / :func:`load_coding` / :func:`load_coded_student` carry it with a checkpoint.
 """
@@ -28,11 +28,12 @@ from otters.device import PAPER_CURVE, DecayCurve
 from otters.errors import OttersError
 from otters.quant import LSQQuantizer
 from otters.quant.deadzone import DeadZoneQuantizer, apply_dead_zone, dead_zone_state, load_dead_zone_state
-from otters.snn.mttfs_sim import masked_accumulate, silent_correction, simulate_event_masked, simulate_tick_masked
+from otters.snn.mlp.convert import convert_mlp, reference_forward
+from otters.snn.mlp.network import SpikingNetwork
+from otters.snn.mttfs_sim import simulate_event_masked, simulate_tick_masked
 from otters.snn.mttfs_stats import record_levels
-from otters.snn.network import SpikingNetwork
-from otters.snn.populations import MaskedPopulation, masked_population
-from otters.snn.tables import DeviceTables, DeviceVariation
+from otters.snn.neuron import MaskedPopulation, masked_population
+from otters.snn.tables import DeviceVariation
 
 CODINGS = ("ttfs", "mttfs")
 GRANULARITIES = ("layer", "channel")
@@ -103,8 +104,6 @@ def population_names(model: nn.Module) -> list[str]:
 def _default_forward(model):
     if hasattr(model, "integer_forward"):
         return lambda x: model.integer_forward(x)
-    from otters.snn.convert import reference_forward
-
     return lambda x: reference_forward(model, x)
 
 
@@ -154,14 +153,12 @@ def convert_mttfs(qnn, curve: DecayCurve | None = None, adc_bits: int = 8, codin
     coding "mttfs", the most frequent level on ``calibration`` (per layer or per channel); for coding
     "ttfs", qmin (plain TTFS; dead-zone populations keep their own m).
     """
-    from otters.snn.convert import convert_ttfs
-
     if coding not in CODINGS:
         raise OttersError(f"coding must be one of {', '.join(CODINGS)}, got {coding!r}")
     if not isinstance(qnn, (nn.Sequential,)) and not hasattr(qnn, "quantizer_names"):
         raise OttersError(f"M-TTFS conversion takes a QuantMLP or an nn.Sequential QNN, got {type(qnn).__name__}; "
                           "for a model converted stage by stage use mttfs_accumulator and masked_population")
-    base = convert_ttfs(qnn, curve, adc_bits)
+    base = convert_mlp(qnn, curve, adc_bits)
     modules = dict(qnn.named_modules())
     chosen = {k: torch.as_tensor(v, dtype=torch.int64) for k, v in (silent or {}).items()}
     unknown = set(chosen) - {p.name for p in base.populations().values()}
@@ -179,36 +176,6 @@ def convert_mttfs(qnn, curve: DecayCurve | None = None, adc_bits: int = 8, codin
     masked = {p.name: masked_population(modules[p.name], p.name, chosen.get(p.name)) for p in pops}
     stages = [s if s.out is None else replace(s, out=masked[s.out.name]) for s in base.stages]
     return MaskedSpikingNetwork(masked[base.encoder.name], stages, base.curve, base.adc_bits, base.input_name)
-
-
-def mttfs_accumulator(quantizer, silent=None, curve: DecayCurve | None = None, adc_bits: int = 8,
-                      variation: DeviceVariation | None = None, name: str = "input"):
-    """fn(levels_in, weight_levels) -> float32 accumulator computed from M-TTFS spikes (one stage's integration).
-
-    ``quantizer`` produced ``levels_in`` (it fixes T, sign mode, and its dead zone); ``silent``: the
-    population's silent level (default: the quantizer's own, else qmin); ``weight_levels`` (out, in) or
-    batched (..., out, in) integer codes (binary weights, or K / V levels in the attention products).
-    Each input neuron spikes once in the positive or negative sub-population at k = T - |q - m|; the ADC
-    readings are accumulated against the weights and sum_i m_i w_ij is added back (exact integers on the
-    nominal device). For ``SpikingStage.set_accumulator`` of the BERT student.
-    """
-    pop = masked_population(quantizer, name, silent)
-    tables = DeviceTables(PAPER_CURVE if curve is None else curve, adc_bits, variation)
-    lut, R, T = tables.lut(pop.T), tables.resolution(pop.T), pop.T
-
-    def accumulate(levels_in: torch.Tensor, weight_levels: torch.Tensor) -> torch.Tensor:
-        steps, polarity = pop.encode(levels_in.to(torch.int64))
-        if bool((steps < 0).any()):
-            raise OttersError(f"{name}: a level lies more than T = {T} steps from the silent level")
-        readings = lut[steps] * polarity.to(torch.float32)
-        weight = weight_levels.to(torch.float32)
-        correction = silent_correction(weight_levels, pop.silent)
-        acc = masked_accumulate(readings, weight, correction, pop.code_scale, R, max_reading=tables.max_reading(T),
-                                max_silent=int(pop.silent.abs().max()),
-                                max_row_abs=float(weight.abs().sum(dim=-1).max()) if weight.numel() else 0.0)
-        return acc.to(torch.float32)
-
-    return accumulate
 
 
 def configure_coding(model: nn.Module, coding: str = "ttfs", dead_zone: int = 0, silent="zero") -> dict:

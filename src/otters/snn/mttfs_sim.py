@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import torch
 
-from otters.snn.results import LayerRecord, SimulationResult, readout_record
-from otters.snn.stages import exact_readings_product
+from otters.snn.mlp.results import LayerRecord, SimulationResult, readout_record
+from otters.snn.mlp.tick_sim import fire_ticks, window_synapses
+from otters.snn.mlp.traces import trace_from_steps
+from otters.snn.synapse import masked_accumulate, silent_correction
 from otters.snn.tables import DeviceTables
-from otters.snn.tick_sim import fire_ticks, window_synapses
-from otters.snn.traces import trace_from_steps
 
 
 @dataclass
@@ -44,50 +44,6 @@ def masked_record(name, pop, steps, polarity, fan_out, levels, spike_counts=None
         name=name, kind="levels", values=levels, steps=steps, spike_counts=spike_counts,
         trace=trace_from_steps(name, steps, pop.T, fan_out), population=pop.name, T=pop.T, polarity=polarity,
     )
-
-
-def silent_correction(weight_codes: torch.Tensor, silent: torch.Tensor) -> torch.Tensor:
-    """sum_i m_i w_ij (int64, shape (..., out)): the digital correction that adds the silent levels back.
-
-    ``weight_codes`` (..., out, in) integers; ``silent`` 0-dim (per layer: m * row sums) or (in,).
-    """
-    w = weight_codes.to(torch.int64)
-    if silent.dim() == 0:
-        return w.sum(dim=-1) * int(silent)
-    return (w * silent.to(torch.int64)).sum(dim=-1)
-
-
-def masked_accumulate(
-    readings: torch.Tensor,
-    weight: torch.Tensor,
-    correction: torch.Tensor,
-    code_scale: int,
-    R: int,
-    factors: torch.Tensor | None = None,
-    max_reading: float | None = None,
-    max_row_abs: float | None = None,
-    max_silent: int | None = None,
-) -> torch.Tensor:
-    """acc = (code_scale * readings @ (w * factors)^T + R * correction) / R.
-
-    ``readings`` (..., in): polarity * a_k of each input neuron (0 when silent); ``weight`` (..., out, in)
-    integer codes; ``correction`` (..., out) int64 from :func:`silent_correction`. float32 when
-    (code_scale * max|a| + R * max|m|) * max_j sum_i |w_ij| < 2^24 guarantees every partial sum is
-    exact, else float64; always float64 with per-synapse ``factors`` (device variation).
-    """
-    if max_reading is None:
-        max_reading = float(readings.abs().max()) if readings.numel() else 0.0
-    if max_row_abs is None:
-        max_row_abs = float(weight.abs().sum(dim=-1).max()) if weight.numel() else 0.0
-    if max_silent is None:
-        max_silent = int(correction.abs().max()) if correction.numel() else 0
-        bound = abs(code_scale) * max_reading * max_row_abs + R * max_silent
-    else:
-        bound = (abs(code_scale) * max_reading + R * abs(max_silent)) * max_row_abs
-    m = exact_readings_product(readings, weight, code_scale, factors, bound)
-    corr = correction.unsqueeze(-2) if weight.dim() > 2 else correction  # batched weights: one per sample/head
-    m = m + R * corr.to(m.dtype)
-    return m / R if R != 1 else m
 
 
 def _correction(stage, pop) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Shared counting blocks for the analytical workloads: geometry, memory traffic, neurons, norms.
+"""Operation-counting helpers shared by the analytical workloads: geometry, memory traffic, neurons, norms.
 
 Every architecture builder (``otters.energy.architectures``) is written with these, so that the
 same dataflow assumptions apply to all models (docs/energy.md, "Dataflow"):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from otters.snn.results import SimulationResult, fired_record, readout_record
+from otters.snn.mlp.results import SimulationResult, fired_record, readout_record
 from otters.snn.tables import DeviceTables
 
 

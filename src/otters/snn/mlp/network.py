@@ -5,22 +5,88 @@ input quantizer as a population of TTFS neurons whose initial potential is the i
 window l + 1 fires the output population of stage l while stage l + 1 integrates those spikes;
 digital blocks (residual adds) run between windows. One semantics, two simulators:
 ``simulator="event"`` (vectorised, for inference) and ``simulator="tick"`` (reference).
+
+A :class:`SpikingLinear` stage integrates its input spikes (``otters.snn.synapse``), forms the
+potential V = potential_from_accumulator(acc, w_scale, alpha_in, b) (the bias is the initial
+potential; a residual adds the dequantized input levels digitally after the window), and either
+its output population fires on V in the next window or V is read out digitally.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 
 from otters.device import DecayCurve
 from otters.errors import OttersError
-from otters.snn.populations import FiringPopulation
-from otters.snn.results import SimulationResult
-from otters.snn.stages import SpikingLinear
+from otters.nn.qmlp import dequantize
+from otters.quant import potential_from_accumulator
+from otters.snn.mlp.event_sim import simulate_event
+from otters.snn.mlp.results import SimulationResult
+from otters.snn.mlp.tick_sim import simulate_tick
+from otters.snn.neuron import FiringPopulation
 from otters.snn.tables import DeviceTables, DeviceVariation
 
 SIMULATORS = ("event", "tick")
+
+
+@dataclass(frozen=True)
+class SpikingLinear:
+    """One spiking linear stage (QuantLinear converted by Proposition 1).
+
+    ``weight_codes`` int (out, in) and ``weight_scale`` float32 (W_q = codes * scale); ``bias``
+    float32 (out,) or None (the initial potential); ``residual``: add the dequantized input levels
+    digitally after the window; ``out``: the population that fires on V, or None (digital readout).
+    ``index`` numbers the stage (it seeds the per-synapse variation matrix).
+    """
+
+    name: str
+    index: int
+    weight_codes: torch.Tensor
+    weight_scale: torch.Tensor
+    bias: torch.Tensor | None
+    residual: bool
+    out: FiringPopulation | None
+
+    @property
+    def fan_in(self) -> int:
+        return int(self.weight_codes.shape[-1])
+
+    @property
+    def fan_out(self) -> int:
+        return int(self.weight_codes.shape[-2])
+
+    def weight_float(self) -> torch.Tensor:
+        """The codes as float32 (exact: |code| <= 128), cached on first use."""
+        cached = self.__dict__.get("_weight_float")
+        if cached is None:
+            cached = self.weight_codes.to(torch.float32).contiguous()
+            object.__setattr__(self, "_weight_float", cached)
+        return cached
+
+    def row_sum(self) -> torch.Tensor:
+        """sum_i w_ij per output neuron (float32, exact): the signed-offset correction's factor."""
+        cached = self.__dict__.get("_row_sum")
+        if cached is None:
+            cached = self.weight_codes.to(torch.int64).sum(dim=-1).to(torch.float32)
+            object.__setattr__(self, "_row_sum", cached)
+        return cached
+
+    def max_row_abs(self) -> float:
+        """max_j sum_i |w_ij|: bounds the accumulator for the float32 exactness test."""
+        cached = self.__dict__.get("_max_row_abs")
+        if cached is None:
+            cached = float(self.weight_codes.to(torch.int64).abs().sum(dim=-1).max()) if self.weight_codes.numel() else 0.0
+            object.__setattr__(self, "_max_row_abs", cached)
+        return cached
+
+    def potential(self, acc: torch.Tensor, pop_in: FiringPopulation, levels_in: torch.Tensor | None = None) -> torch.Tensor:
+        """V = potential_from_accumulator(acc, w_scale, alpha_in, b) [+ levels_in * alpha_in if residual]."""
+        v = potential_from_accumulator(acc, self.weight_scale, pop_in.alpha, self.bias)
+        if self.residual:
+            v = v + dequantize(levels_in, pop_in.alpha)
+        return v
 
 
 class SpikingNetwork:
@@ -81,11 +147,7 @@ class SpikingNetwork:
         x = self._checked_inputs(x, simulator)
         tables = self.tables(variation, dt)
         if simulator == "event":
-            from otters.snn.event_sim import simulate_event
-
             return simulate_event(self, x, tables)
-        from otters.snn.tick_sim import simulate_tick
-
         return simulate_tick(self, x, tables)
 
     def __call__(self, x, simulator: str = "event") -> torch.Tensor:

@@ -1,6 +1,6 @@
 """The fast, vectorised event-driven simulator (used for inference).
 
-Same semantics as the tick reference (:mod:`otters.snn.tick_sim`), computed per window in closed
+Same semantics as the tick reference (:mod:`otters.snn.mlp.tick_sim`), computed per window in closed
 form, with no Python loop over neurons or ticks:
 
 1. fire: each neuron's spike step is the first k with y >= theta_k (one ``searchsorted``);
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from otters.snn.results import SimulationResult, fired_record, readout_record
-from otters.snn.stages import accumulate_spikes
+from otters.snn.mlp.results import SimulationResult, fired_record, readout_record
+from otters.snn.synapse import accumulate_spikes
 from otters.snn.tables import DeviceTables
 
 
