@@ -68,7 +68,7 @@ def _child(mode: str, args) -> None:
     model, batch = _setup(args.preset, args.sentences, args.max_len)
     batches = _batches(batch, args.batch)
     if mode == "snn":
-        from otters.snn.bert import convert
+        from otters.snn.convert import convert
 
         net = convert(model)
         del model
@@ -97,7 +97,7 @@ def main() -> None:
         _child(args.child, args)
         return
     torch.set_num_threads(args.threads)
-    from otters.snn.bert import convert
+    from otters.snn.convert import convert
 
     model, batch = _setup(args.preset, args.sentences, args.max_len)
     batches = _batches(batch, args.batch)

@@ -11,8 +11,8 @@ from snn_bert_helpers import calibrated, tiny_batch
 from otters.errors import OttersError
 from otters.models import build_student
 from otters.snn.audit import COUNT_KEYS, AuditSettings, audit_activity, audit_model
-from otters.snn.bert import convert
-from otters.snn.bert_activity import BertActivity
+from otters.snn.bert import BertActivity
+from otters.snn.convert import convert
 
 
 def _model(preset, seed=0):

@@ -11,8 +11,8 @@ from tiny_task import make_tiny_task
 from otters.cli.app import main
 from otters.distill.checkpoint import load_student_checkpoint
 from otters.models.packing import binary_modules
-from otters.snn.bert import convert
-from otters.snn.bert_verify import verify_bert
+from otters.snn.bert import verify_bert
+from otters.snn.convert import convert
 from otters.snn.mttfs import load_coded_student, model_coding, population_names
 from otters.distill.run import distill
 from otters.distill.settings import DistillSettings

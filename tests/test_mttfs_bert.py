@@ -13,7 +13,7 @@ from otters.snn.mttfs import (
     population_names,
     save_coding,
 )
-from otters.snn.mttfs_stats import token_mask_fn
+from otters.snn.mttfs.stats import token_mask_fn
 from otters.snn.synapse import mttfs_accumulator
 
 torch.set_num_threads(1)

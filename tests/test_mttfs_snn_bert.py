@@ -1,4 +1,4 @@
-"""Whole-model M-TTFS in the spiking BERT (otters.snn.bert_mttfs), tiny geometry: the SNN equals the
+"""Whole-model M-TTFS in the spiking BERT (otters.snn.mttfs.bert), tiny geometry: the SNN equals the
 (dead-zone) QNN bit for bit, fires at most once per neuron, and its measured silent ratio is the one
 ``otters sparsity`` computes from the QNN's levels."""
 
@@ -12,13 +12,12 @@ from otters.errors import OttersError
 from otters.models import build_student
 from otters.snn import draw_variation
 from otters.snn.audit import audit_model
-from otters.snn.bert import SpikingBert, convert
-from otters.snn.bert_activity import BertActivity
-from otters.snn.bert_mttfs import MaskedFiring, calibrate_silent, kv_names, silent_ratios
-from otters.snn.bert_verify import verify_bert
-from otters.snn.mttfs import configure_coding, population_names
-from otters.snn.mttfs_report import sparsity_report
-from otters.snn.mttfs_stats import token_mask_fn
+from otters.snn.bert import BertActivity, SpikingBert, verify_bert
+from otters.snn.convert import convert
+from otters.snn.mttfs import calibrate_silent, configure_coding, kv_names, population_names
+from otters.snn.mttfs.bert import MaskedFiring, silent_ratios
+from otters.snn.mttfs.report import sparsity_report
+from otters.snn.mttfs.stats import token_mask_fn
 
 torch.set_num_threads(1)
 

@@ -11,11 +11,10 @@ import torch
 from snn_bert_helpers import rt_sentences
 
 from otters.models.packing import binary_modules
-from otters.snn.bert import convert, iter_batches
-from otters.snn.bert_activity import BertActivity
-from otters.snn.bert_mttfs import calibrate_silent, silent_ratios
-from otters.snn.bert_verify import verify_bert
-from otters.snn.mttfs import configure_coding
+from otters.snn.bert import BertActivity, iter_batches, verify_bert
+from otters.snn.convert import convert
+from otters.snn.mttfs import calibrate_silent, configure_coding
+from otters.snn.mttfs.bert import silent_ratios
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from otters.models import build_student
 from otters.nn.qmlp import QuantMLPConfig, random_qmlp
 from otters.quant.deadzone import apply_dead_zone
 from otters.snn.mttfs import population_names
-from otters.snn.mttfs_report import sparsity_report
-from otters.snn.mttfs_stats import record_levels, token_mask_fn
+from otters.snn.mttfs.report import sparsity_report
+from otters.snn.mttfs.stats import record_levels, token_mask_fn
 
 torch.set_num_threads(1)
 

@@ -13,8 +13,8 @@ from otters.errors import OttersError
 from otters.models import build_student
 from otters.pipeline import RunState, get_profile
 from otters.pipeline.spikes import layer_histograms, layer_of, population_kind, record_sentence
-from otters.snn.bert import convert
-from otters.snn.bert_activity import BertActivity
+from otters.snn.bert import BertActivity
+from otters.snn.convert import convert
 
 torch.set_num_threads(1)
 

@@ -10,9 +10,9 @@ from otters.device import PAPER_CURVE, StretchedExponential
 from otters.errors import OttersError
 from otters.models import build_student, record_stages
 from otters.snn import draw_variation
-from otters.snn.bert import SpikingBert, convert
-from otters.snn.bert_activity import BertActivity, _active_steps
-from otters.snn.bert_verify import verify_bert
+from otters.snn.bert import BertActivity, SpikingBert, verify_bert
+from otters.snn.bert.activity import _active_steps
+from otters.snn.convert import convert
 
 PRESETS = ("otters-1bitkv", "otters-4bitkv", "sorbet", "qnn-w1a4")
 

@@ -11,8 +11,8 @@ import torch
 from snn_bert_helpers import distill_steps, rt_sentences
 
 from otters.models.packing import binary_modules
-from otters.snn.bert import convert, iter_batches
-from otters.snn.bert_verify import verify_bert
+from otters.snn.bert import iter_batches, verify_bert
+from otters.snn.convert import convert
 
 pytestmark = pytest.mark.slow
 

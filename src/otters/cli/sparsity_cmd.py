@@ -1,6 +1,6 @@
 """``otters sparsity``: silent-neuron ratios per population under TTFS, M-TTFS and M-TTFS with dead zones.
 
-Thin wrapper over :func:`otters.snn.mttfs_report.sparsity_report` (Matterhorn, arXiv 2601.22876).
+Thin wrapper over :func:`otters.snn.mttfs.report.sparsity_report` (Matterhorn, arXiv 2601.22876).
 Models: a BERT student checkpoint directory (``--task`` gives the sentences; its ``coding.json``
 dead zones are applied), an untrained student built from HF weights (``--student minilm-l6``), a
 QuantMLP checkpoint, or ``--random-mlp``. Silent levels are calibrated on ``--calibration-split``
@@ -182,8 +182,8 @@ def sparsity_result(checkpoint=None, random_mlp=False, student=None, preset="ott
     import torch
 
     from otters.errors import OttersError
-    from otters.snn.mttfs_report import sparsity_report
-    from otters.snn.mttfs_stats import token_mask_fn
+    from otters.snn.mttfs.report import sparsity_report
+    from otters.snn.mttfs.stats import token_mask_fn
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     zones = _dead_zones(dead_zones)

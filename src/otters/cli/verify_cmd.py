@@ -47,8 +47,8 @@ def bert_verify_result(checkpoint, preset, geometry, init, seed, sentences, task
     from otters.device import PAPER_CURVE, load_curve
     from otters.errors import OttersError
     from otters.snn import draw_variation
-    from otters.snn.bert import convert
-    from otters.snn.bert_verify import verify_bert
+    from otters.snn.bert import verify_bert
+    from otters.snn.convert import convert
     from otters.snn.mttfs import model_coding
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -80,8 +80,7 @@ def bert_verify_result(checkpoint, preset, geometry, init, seed, sentences, task
 def _configure_bert(model, tokenizer, coding, dead_zone, sentences, task, max_len) -> None:
     """configure_coding of a BERT student; M-TTFS silent levels from ``task``'s training sentences."""
     from otters.cli import bert_inputs
-    from otters.snn.bert_mttfs import calibrate_silent
-    from otters.snn.mttfs import configure_coding
+    from otters.snn.mttfs import calibrate_silent, configure_coding
 
     silent = "zero"
     if coding == "mttfs":

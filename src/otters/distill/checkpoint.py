@@ -76,7 +76,7 @@ def load_student_checkpoint(path: str | os.PathLike, trainable: bool = False) ->
     """Load the student at ``path`` (its ``student/`` folder or the run folder above it).
 
     The model carries the checkpoint's ``coding.json``: its QNN is the dead-zone QNN and
-    ``otters.snn.bert.convert`` gives its M-TTFS SNN. It is in eval mode with binary layers frozen to
+    ``otters.snn.convert`` gives its M-TTFS SNN. It is in eval mode with binary layers frozen to
     their stored codes, and comes with its tokenizer. ``trainable`` (``otters distill --init``) skips
     the tokenizer and unfreezes the binary layers with latent weights codes x scale, whose
     binarisation gives back the same codes and scale.

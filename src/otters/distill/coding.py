@@ -31,8 +31,7 @@ from otters.data.splits import seeded_indices
 from otters.data.tokenize import bucketed_batches, collate
 from otters.errors import OttersError
 from otters.quant.deadzone import dead_zone_state
-from otters.snn.bert_mttfs import calibrate_silent
-from otters.snn.mttfs import CODINGS, configure_coding, model_coding, save_coding
+from otters.snn.mttfs import CODINGS, calibrate_silent, configure_coding, model_coding, save_coding
 
 DEFAULT_CALIBRATION_ROWS = 256
 

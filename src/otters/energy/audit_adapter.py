@@ -106,7 +106,7 @@ def measure_energy(student, input_ids, attention_mask=None, token_type_ids=None,
                    hw: Hardware | None = None, batch_size: int = 32, curve=None):
     """Convert ``student``, run its spiking BERT on the inputs, audit, and price: (EnergyReport, Audit)."""
     from otters.snn.audit import audit_model
-    from otters.snn.bert import convert
+    from otters.snn.convert import convert
 
     hw = hw or Hardware()
     settings = settings_from_hardware(hw)

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from otters.snn.bert_activity import BertActivity
+from otters.snn.bert import BertActivity
 
 WINDOWS_PER_LAYER = 6
 _LAYER = re.compile(r"^layers\.(\d+)\.")

@@ -28,7 +28,7 @@ def step_verify(ctx: RunContext, state: RunState) -> dict:
     """Convert the student to a spiking BERT and verify it stage by stage (``otters verify``), then
     record one sentence's spikes through every layer (the report's raster)."""
     from otters.pipeline.spikes import layer_histograms, record_sentence
-    from otters.snn.bert import convert
+    from otters.snn.convert import convert
 
     student, max_len = _student(state)
     p = ctx.profile
@@ -72,7 +72,7 @@ def score_qnn_and_snn(student, task: str, split: str, data_dir=None, rows: int |
     from otters.data.tasks import get_task
     from otters.data.tokenize import encode
     from otters.distill.checkpoint import load_student_checkpoint
-    from otters.snn.bert import convert
+    from otters.snn.convert import convert
     from otters.train.predict import predict_each
 
     spec = get_task(task)
@@ -149,9 +149,9 @@ def _teacher_subset(teacher, ctx: RunContext, rows: int) -> dict:
     from otters.data.tasks import get_task
     from otters.data.tokenize import encode, load_tokenizer
     from otters.io import read_json
-    from otters.train.predict import split_metrics
     from otters.teacher.cache import TEACHER_FILE
     from otters.teacher.model import load_model
+    from otters.train.predict import split_metrics
 
     spec = get_task(ctx.task)
     data = seeded_subset(load_split(spec, ctx.eval_split, ctx.data_dir), rows, ctx.seed)

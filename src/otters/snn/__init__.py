@@ -14,8 +14,7 @@ Source: Otters (ICLR 2026, arXiv 2509.18968), Proposition 1. See docs/conversion
 """
 
 from otters.snn.audit import AuditSettings, audit_model
-from otters.snn.bert import SpikingBert
-from otters.snn.bert_activity import BertActivity
+from otters.snn.bert import BertActivity, SpikingBert
 from otters.snn.checkpoints import register_checkpoint_kind
 from otters.snn.checks import LayerCheck, VerifyResult
 from otters.snn.convert import convert

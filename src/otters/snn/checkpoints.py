@@ -14,6 +14,7 @@ from typing import Callable
 import torch
 
 from otters.errors import OttersError
+from otters.nn.qmlp import load_qmlp, read_checkpoint_kind
 
 _LOADERS: dict[str, Callable] = {}
 
@@ -24,8 +25,6 @@ def register_checkpoint_kind(kind: str, loader: Callable) -> None:
 
 
 def _qmlp_loader(path):
-    from otters.nn.qmlp import load_qmlp
-
     model = load_qmlp(path)
 
     def make_inputs(batch: int, seed: int) -> torch.Tensor:
@@ -42,10 +41,9 @@ def _qmlp_loader(path):
 register_checkpoint_kind("qmlp", _qmlp_loader)
 
 
-def checkpoint_kind(path: str | os.PathLike) -> str:
-    """'qmlp' etc. from a safetensors header; 'student' for a directory (BERT student checkpoint)."""
-    from otters.nn.qmlp import read_checkpoint_kind
-
+def verify_kind(path: str | os.PathLike) -> str:
+    """Which registered loader reads ``path``: 'qmlp' etc. from a safetensors header; 'student' for a
+    directory (BERT student checkpoint)."""
     path = Path(path)
     if path.is_dir():
         return "student"
@@ -54,7 +52,7 @@ def checkpoint_kind(path: str | os.PathLike) -> str:
 
 def load_for_verify(path: str | os.PathLike):
     """(qnn, make_inputs) for a checkpoint, or OttersError naming the kinds that can be verified."""
-    kind = checkpoint_kind(path)
+    kind = verify_kind(path)
     loader = _LOADERS.get(kind)
     if loader is None:
         known = ", ".join(sorted(_LOADERS))

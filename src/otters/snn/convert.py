@@ -8,7 +8,8 @@ is the initial potential; digital blocks (residual adds, norms, softmax) run bet
 
 :func:`convert` dispatches on the model type, here and nowhere else:
 
-- a QBert student -> the whole spiking BERT (``otters.snn.bert``), plain TTFS or M-TTFS;
+- a QBert student -> the whole spiking BERT (``otters.snn.bert``) with plain TTFS populations
+  (``bert.stages.TtfsPopulations``) or M-TTFS ones (``mttfs.bert.MaskedPopulations``);
 - a module with ``to_spiking(curve=..., adc_bits=...)`` (and ``integer_forward(x)`` for
   verification): its own stage graph;
 - a QuantMLP or an ``nn.Sequential`` QNN -> :class:`otters.snn.mlp.SpikingNetwork` (plain TTFS,
@@ -23,9 +24,12 @@ from torch import nn
 from otters.device import PAPER_CURVE, DecayCurve
 from otters.errors import OttersError
 from otters.nn.qmlp import QuantMLP
-from otters.snn.bert import convert as convert_bert
+from otters.snn.bert.convert import build_spiking_bert, check_student
+from otters.snn.bert.stages import TtfsPopulations
 from otters.snn.mlp.convert import convert_mlp
-from otters.snn.mttfs import _has_dead_zone, convert_mttfs
+from otters.snn.mttfs.bert import MaskedPopulations
+from otters.snn.mttfs.convert import convert_mttfs
+from otters.snn.mttfs.settings import CODINGS, has_dead_zone, model_coding
 
 
 def is_bert_student(model) -> bool:
@@ -49,10 +53,18 @@ def convert(qnn, curve: DecayCurve | None = None, adc_bits: int = 8, coding: str
     if is_bert_student(qnn):
         if granularity != "layer":
             raise OttersError("the spiking BERT takes one silent level per layer (granularity 'layer')")
-        return convert_bert(qnn, curve, adc_bits, coding, calibration, silent)
+        check_student(qnn)
+        coding = coding or model_coding(qnn)
+        if coding not in CODINGS:
+            raise OttersError(f"coding must be one of {', '.join(CODINGS)}, got {coding!r}")
+        if coding == "mttfs" or has_dead_zone(qnn):  # a plain TTFS network cannot silence a range of levels
+            populations = MaskedPopulations(qnn, coding, calibration, silent)
+        else:
+            populations = TtfsPopulations()
+        return build_spiking_bert(qnn, populations, curve, adc_bits)
     coding = coding or "ttfs"
     converts_itself = hasattr(qnn, "to_spiking") and not isinstance(qnn, (QuantMLP, nn.Sequential))
-    if coding != "ttfs" or silent or (not converts_itself and _has_dead_zone(qnn)):
+    if coding != "ttfs" or silent or (not converts_itself and has_dead_zone(qnn)):
         return convert_mttfs(qnn, curve, adc_bits, coding, calibration, granularity, silent)
     if converts_itself:
         return qnn.to_spiking(curve=curve, adc_bits=adc_bits)

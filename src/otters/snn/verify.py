@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 
 from otters.errors import OttersError
-from otters.snn.bert import SpikingBert
-from otters.snn.bert_verify import verify_bert
+from otters.snn.bert.model import SpikingBert
+from otters.snn.bert.verify import verify_bert
 from otters.snn.checks import VerifyResult
 from otters.snn.mlp.verify import verify_mlp
 from otters.snn.tables import DeviceVariation

@@ -41,7 +41,7 @@ def evaluate_student(path: Path, task: str, split: str, mode: str, data_dir, bat
     """GLUE metrics of an otters student checkpoint: ``qnn`` (its integer inference) or ``snn`` (its
     converted spiking BERT on the nominal device, Otters ICLR 2026 Prop. 1: the logits equal the QNN's).
     A checkpoint with a ``coding.json`` runs with it: ``qnn`` is then the dead-zone QNN and ``snn`` the
-    M-TTFS spiking BERT (Matterhorn; otters.snn.bert_mttfs), equal to it bit for bit.
+    M-TTFS spiking BERT (Matterhorn; otters.snn.mttfs.bert), equal to it bit for bit.
 
     Rows are tokenised with the student's tokenizer and max_len (``load_student_checkpoint``) and run in
     length-bucketed batches; returns {"n", "metrics"}.
@@ -64,7 +64,7 @@ def evaluate_student(path: Path, task: str, split: str, mode: str, data_dir, bat
     if mode == "qnn":
         logits = predict_logits(student.model, encoded, batch_size)
     else:
-        from otters.snn.bert import convert
+        from otters.snn.convert import convert
 
         logits = predict_logits(convert(student.model.eval()), encoded, batch_size)
     return {"n": len(rows), "metrics": compute_metrics(spec, logits, encoded.labels)}

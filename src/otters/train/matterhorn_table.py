@@ -78,7 +78,7 @@ def run_snn(model, snn, encoded, batch_size: int = 32):
     import torch
 
     from otters.data.tokenize import bucketed_batches, collate
-    from otters.snn.bert_activity import BertActivity
+    from otters.snn.bert import BertActivity
 
     activity = BertActivity()
     qnn = np.zeros((len(encoded), model.config.num_labels), dtype=np.float32)
@@ -109,8 +109,8 @@ def measure_row(model, spec, encoded, label: str, dead_zone, table="22nm", batch
     from otters.energy import Geometry, Hardware, model_energy
     from otters.energy.audit_adapter import energy_from_audit, settings_from_hardware
     from otters.snn.audit import audit_activity
-    from otters.snn.bert import convert
-    from otters.snn.bert_mttfs import silent_ratios
+    from otters.snn.convert import convert
+    from otters.snn.mttfs.bert import silent_ratios
 
     started = time.perf_counter()
     snn = convert(model)
@@ -203,7 +203,7 @@ def matterhorn_table(checkpoint, task: str | None = None, dead_zones=(0, 1, 2, 3
     encoded = encode(tokenizer, rows, max_len)
     silent = None
     if finetune_steps == 0:  # the checkpoint's silent levels, from the same seeded sentences as otters distill's
-        from otters.snn.bert_mttfs import calibrate_silent
+        from otters.snn.mttfs import calibrate_silent
 
         calibration = calibration_batches(encode(tokenizer, load_split(spec, "train", data_dir), max_len),
                                           calibration_samples, seed + 7, batch_size)

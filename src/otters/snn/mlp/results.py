@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from otters.snn.neuron import FiringPopulation
 from otters.snn.mlp.traces import SpikeTrace, trace_from_steps
+from otters.snn.neuron import FiringPopulation
 
 
 @dataclass

@@ -5,11 +5,11 @@ of each population, calibrated on training data, and a dead zone |q - m| <= k ma
 built on the TTFS timing and device of Otters (ICLR 2026, Prop. 1). The two-population design and
 its exactness proof are ours (docs/matterhorn.md, sections 1-2).
 
-In :func:`otters.snn.bert.convert` with ``coding="mttfs"`` (or a student configured with
-``otters.snn.mttfs.configure_coding`` / ``load_coding``) every population of the spiking BERT, the
+In :func:`otters.snn.convert` of a student with ``coding="mttfs"``, or configured with a coding
+(``otters.snn.mttfs.settings.configure_coding`` / ``checkpoint.load_coding``) every population of the spiking BERT, the
 stored K / V included, is a :class:`MaskedFiring`: a neuron at level q sends one spike at step
 k = T - |q - m| / s in the positive (q > m) or negative (q < m) sub-population, or stays silent. A
-stage integrates ``polarity * a_k`` and adds sum_i m w_ij back digitally (``masked_accumulate``);
+stage integrates ``polarity * a_k`` and adds sum_i m w_ij back digitally (``otters.snn.synapse.masked_accumulate``);
 K / V levels are decoded as m + polarity * s * (T - k).
 
 Fire modes. "event": the closed form ``MaskedPopulation.fire``. "threshold": comparisons only, with
@@ -35,7 +35,9 @@ from torch import nn
 
 from otters.errors import OttersError
 from otters.quant.deadzone import DeadZoneQuantizer
-from otters.snn.bert_stages import PopulationView, accumulator_firing, value_firing
+from otters.snn.bert.stages import PopulationView
+from otters.snn.mttfs.calibrate import calibrate_silent
+from otters.snn.mttfs.names import kv_names, population_names
 from otters.snn.neuron import (
     FiringPopulation,
     MaskedPopulation,
@@ -45,8 +47,6 @@ from otters.snn.neuron import (
     population_from_quantizer,
     value_thresholds,
 )
-
-CODINGS = ("ttfs", "mttfs")
 
 
 @dataclass(eq=False)
@@ -114,39 +114,27 @@ def masked_accumulator_firing(quantizer, name: str, silent, potential: Callable,
                         accumulator_thresholds(base, potential, channels), potential)
 
 
-def has_dead_zone(model: nn.Module) -> bool:
-    return any(isinstance(m, DeadZoneQuantizer) and m.dead_zone > 0 for m in model.modules())
+class MaskedPopulations:
+    """M-TTFS populations for every quantizer of a student, with their silent levels (what
+    ``otters.snn.bert.convert.build_spiking_bert`` asks for each population; the plain TTFS
+    counterpart is ``otters.snn.bert.stages.TtfsPopulations``).
 
-
-def kv_names(model: nn.Module) -> list[str]:
-    """Module names of the K and V quantizers (stored operands: they fire into the PE-local storage)."""
-    return [n for n, _ in model.named_modules() if n.endswith((".attn.k_quant", ".attn.v_quant"))]
-
-
-class PopulationPlan:
-    """Which coding each population of a student gets, and its silent level.
-
-    Masked (M-TTFS) populations when ``coding`` is "mttfs" or the student has a dead zone (a plain
-    TTFS network cannot silence a range of levels). Silent level of a quantizer, first found of:
-    ``silent[module name]``; the quantizer's own (a dead-zone quantizer, from configure_coding or a
-    checkpoint's coding.json); for "mttfs", the most frequent level on ``calibration`` sentences;
-    else qmin (plain TTFS's silent level; also the default of the stored K / V when uncalibrated).
+    Used when ``coding`` is "mttfs" or the student has a dead zone (a plain TTFS network cannot
+    silence a range of levels). Silent level of a quantizer, first found of: ``silent[module name]``;
+    the quantizer's own (a dead-zone quantizer, from configure_coding or a checkpoint's coding.json);
+    for "mttfs", the most frequent level on ``calibration`` sentences; else qmin (plain TTFS's silent
+    level; also the default of the stored K / V when uncalibrated).
     """
 
-    def __init__(self, model: nn.Module, coding: str, calibration=None, silent: dict | None = None):
-        from otters.snn.mttfs import population_names
+    masked = True
 
-        if coding not in CODINGS:
-            raise OttersError(f"coding must be one of {', '.join(CODINGS)}, got {coding!r}")
-        self.coding = coding
-        self.masked = coding == "mttfs" or has_dead_zone(model)
+    def __init__(self, model: nn.Module, coding: str, calibration=None, silent: dict | None = None):
         self.module_names = {id(m): n for n, m in model.named_modules()}
-        modules = dict(model.named_modules())
         self.silent = {k: torch.as_tensor(v, dtype=torch.int64) for k, v in (silent or {}).items()}
-        for name, module in modules.items():
+        for name, module in model.named_modules():
             if name not in self.silent and isinstance(module, DeadZoneQuantizer):
                 self.silent[name] = module.silent.detach().cpu().clone()
-        if not self.masked or coding != "mttfs":
+        if coding != "mttfs":
             return
         firing = population_names(model)
         missing = [n for n in firing + kv_names(model) if n not in self.silent]
@@ -166,53 +154,11 @@ class PopulationPlan:
             raise OttersError(f"{name}: the spiking BERT takes one silent level per layer, got per-channel levels")
         return m
 
-    def value(self, quantizer, name: str):
-        if not self.masked:
-            return value_firing(quantizer, name)
+    def value(self, quantizer, name: str) -> MaskedFiring:
         return masked_value_firing(quantizer, name, self._silent(quantizer))
 
-    def accumulator(self, quantizer, name: str, potential: Callable, channels: int | None):
-        if not self.masked:
-            return accumulator_firing(quantizer, name, potential, channels)
+    def accumulator(self, quantizer, name: str, potential: Callable, channels: int | None) -> MaskedFiring:
         return masked_accumulator_firing(quantizer, name, self._silent(quantizer), potential, channels)
-
-
-def as_batches(batches) -> list[dict]:
-    """Sentences for calibration: one batch dict (input_ids, attention_mask, token_type_ids) or a list of them."""
-    if isinstance(batches, dict):
-        batches = [batches]
-    out = []
-    for b in batches:
-        if not isinstance(b, dict) or "input_ids" not in b:
-            raise OttersError("calibration batches are dicts with input_ids (and attention_mask, token_type_ids)")
-        ids = torch.as_tensor(b["input_ids"])
-        out.append({"input_ids": ids, "attention_mask": torch.as_tensor(b.get("attention_mask", torch.ones_like(ids))),
-                    "token_type_ids": torch.as_tensor(b.get("token_type_ids", torch.zeros_like(ids)))})
-    if not out:
-        raise OttersError("calibration needs at least one batch of sentences")
-    return out
-
-
-@torch.no_grad()
-def calibrate_silent(model: nn.Module, batches, names=None) -> dict:
-    """{quantizer module name: most frequent level (int64, 0-dim)} of a BERT student on ``batches``.
-
-    Matterhorn's mask, per layer, calibrated on (training) sentences with the QNN's integer inference;
-    padded tokens and padded query-key pairs are not counted. ``names``: default every firing
-    population (``otters.snn.mttfs.population_names``) plus the K and V quantizers.
-    """
-    from otters.snn.mttfs import calibrate_silent_levels, population_names
-    from otters.snn.mttfs_stats import token_mask_fn
-
-    names = population_names(model) + kv_names(model) if names is None else list(names)
-    state = {"fn": None}
-
-    def forward(batch):
-        state["fn"] = token_mask_fn(batch["attention_mask"])
-        return model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-
-    return calibrate_silent_levels(model, as_batches(batches), "layer", names, forward,
-                                   mask_fn=lambda levels: state["fn"](levels))
 
 
 def silent_ratios(activity, names=None) -> dict:

@@ -3,7 +3,7 @@
 Source: Matterhorn (arXiv 2601.22876): M-TTFS moves the silent state to the most frequent level
 (lossless), the dead zone k silences the levels within k of it (lossy; "95.2 % silent at k = 3").
 
-For every firing population (:func:`otters.snn.mttfs.population_names`) and overall (weighted by
+For every firing population (:func:`otters.snn.mttfs.names.population_names`) and overall (weighted by
 neuron count, padded tokens excluded when a mask is given):
 
 - ``ttfs``: P(q = qmin) under the offset code (silent = the lowest level);
@@ -25,8 +25,10 @@ import torch
 from otters.coding.mttfs import check_dead_zone
 from otters.errors import OttersError
 from otters.quant.deadzone import DeadZoneQuantizer, apply_dead_zone
-from otters.snn.mttfs import GRANULARITIES, calibrate_silent_levels, population_names
-from otters.snn.mttfs_stats import record_levels
+from otters.snn.mttfs.calibrate import calibrate_silent_levels
+from otters.snn.mttfs.names import population_names
+from otters.snn.mttfs.settings import GRANULARITIES
+from otters.snn.mttfs.stats import record_levels
 
 
 @dataclass

@@ -12,7 +12,9 @@ from __future__ import annotations
 import torch
 
 from otters.errors import OttersError
-from otters.snn.bert_activity import BertActivity
+from otters.models.stages import record_stages
+from otters.snn.bert.activity import BertActivity
+from otters.snn.bert.model import iter_batches
 from otters.snn.checks import LayerCheck, VerifyResult
 from otters.snn.tables import DeviceVariation
 
@@ -45,9 +47,6 @@ def verify_bert(student, snn, input_ids, attention_mask=None, token_type_ids=Non
     accumulator and one for the logits; ``exact`` iff all match. Padded positions are compared too.
     ``traces`` False skips the activity counts (spikes, sparsity, traces) to save time.
     """
-    from otters.models.stages import record_stages
-    from otters.snn.bert import iter_batches
-
     was_training = student.training
     student.eval()
     activity = BertActivity()

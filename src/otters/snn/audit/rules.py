@@ -2,15 +2,14 @@
 
 Every rule turns measured activity (spikes, synaptic events split by synapse sign, active steps,
 neurons, tokens, scores) into operations typed by width: integer accumulators are sized to hold
-their largest possible value (:func:`otters.snn.audit.int_type`), digital blocks run in fp32 as the
+their largest possible value (:func:`otters.snn.audit.rows.int_type`), digital blocks run in fp32 as the
 student does. Sources: Otters (ICLR 2026) Prop. 1 and Sec. 3; Sorbet (ICML 2025) PTsoftmax / BSPN.
 """
 
 from __future__ import annotations
 
-
 from otters.coding.adc import adc_resolution
-from otters.snn.audit import AuditRow, AuditSettings, int_type
+from otters.snn.audit.rows import AuditRow, AuditSettings, int_type
 
 
 def _adc_units(kind: str, settings: AuditSettings) -> bool:

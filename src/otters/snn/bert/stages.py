@@ -1,12 +1,10 @@
-"""The pieces of a spiking BERT: firing populations with stepped thresholds, static-weight stages,
-and the attention products whose synapses are the stored (binary or 4-bit) K and V.
+"""The pieces of a spiking BERT: firing populations with stepped thresholds and static-weight stages.
 
 Source: Otters (ICLR 2026, arXiv 2509.18968), Proposition 1 and Sec. 3: a spike at step k drives
 the device, whose ADC reading a_k (= code * R on the nominal device) is added to the integer
 accumulator once per synapse, with the sign (or, for 4-bit K/V, the level) of the synapse; the
 accumulator becomes the potential through the shared ``otters.quant.potential_from_accumulator``.
-With binary K and V (Otters' 1-bit KV) Q.K^T and P.V are selective additions and subtractions of
-the Q or P spike's device reading: no multiplication (``accumulate_spikes`` with +-1 weights).
+The attention products, whose synapses are the stored K and V, are in ``otters.snn.bert.attention``.
 """
 
 from __future__ import annotations
@@ -17,7 +15,13 @@ from typing import Callable
 import torch
 
 from otters.quant import potential_from_accumulator
-from otters.snn.neuron import FiringPopulation, StepThresholds, accumulator_thresholds, population_from_quantizer, value_thresholds
+from otters.snn.neuron import (
+    FiringPopulation,
+    StepThresholds,
+    accumulator_thresholds,
+    population_from_quantizer,
+    value_thresholds,
+)
 from otters.snn.synapse import accumulate_spikes, masked_accumulate, silent_correction
 from otters.snn.tables import DeviceTables
 
@@ -78,6 +82,20 @@ def accumulator_firing(quantizer, name: str, potential: Callable, channels: int 
     return Firing(pop, accumulator_thresholds(pop, potential, channels), potential)
 
 
+class TtfsPopulations:
+    """Plain TTFS populations for every quantizer of a student (Otters, Prop. 1): silence is the lowest
+    level. What ``otters.snn.bert.convert.build_spiking_bert`` asks for each population; the M-TTFS
+    counterpart is ``otters.snn.mttfs.bert.MaskedPopulations``."""
+
+    masked = False
+
+    def value(self, quantizer, name: str) -> Firing:
+        return value_firing(quantizer, name)
+
+    def accumulator(self, quantizer, name: str, potential: Callable, channels: int | None) -> Firing:
+        return accumulator_firing(quantizer, name, potential, channels)
+
+
 @dataclass(eq=False)
 class LinearStage:
     """A spiking stage with static binary weights (QKV, O, FFN1, FFN2, pooler).
@@ -133,25 +151,3 @@ class LinearStage:
         return accumulate_spikes(readings, self.weight, self.row_sum, pop.code_scale, pop.code_offset,
                                  tables.resolution(pop.T), factors, max_reading=tables.max_reading(pop.T),
                                  max_row_abs=float(self.fan_in))
-
-
-def attention_product(steps: torch.Tensor, pop: FiringPopulation, weight_levels: torch.Tensor, max_level: int,
-                      tables: DeviceTables, polarity: torch.Tensor | None = None) -> torch.Tensor:
-    """Accumulator of Q.K^T or P.V from the input spikes and the stored K / V levels.
-
-    ``steps`` (..., rows, in) spike steps of Q (in = head dim) or P (in = keys); ``weight_levels``
-    (..., out, in) the stored K levels, or V levels transposed; one device read per input spike,
-    then a selective add / subtract (binary K/V) or a multiply-add (4-bit) per synapse.
-    Equals levels_in @ weight_levels^T exactly on the nominal chip. With ``polarity`` (an M-TTFS
-    input) the readings are signed and m * sum_i w_i (one integer per stored key / value row) is added back.
-    """
-    readings = tables.lut(pop.T)[steps]
-    weight = weight_levels.to(torch.float32)
-    if polarity is not None:
-        return masked_accumulate(readings * polarity.to(readings.dtype), weight,
-                                 silent_correction(weight_levels, pop.silent), pop.code_scale,
-                                 tables.resolution(pop.T), max_reading=tables.max_reading(pop.T),
-                                 max_row_abs=float(max_level * weight.shape[-1]), max_silent=int(pop.silent.abs().max()))
-    row_sum = weight.sum(dim=-1)  # integers, exact
-    return accumulate_spikes(readings, weight, row_sum, pop.code_scale, pop.code_offset, tables.resolution(pop.T),
-                             max_reading=tables.max_reading(pop.T), max_row_abs=float(max_level * weight.shape[-1]))

@@ -1,7 +1,8 @@
 """What a spiking BERT measurably does on real inputs: per population and per stage activity.
 
-A :class:`BertActivity` is handed to ``SpikingBert.forward(..., activity=...)`` and counts, on real
-(unpadded) tokens only, what the operation audit (:mod:`otters.snn.audit`) and the energy model need:
+A :class:`BertActivity` observes ``SpikingBert.forward(..., activity=...)`` (``otters.snn.bert.observer``)
+and counts, on real (unpadded) tokens only, what the operation audit (:mod:`otters.snn.audit`) and the
+energy model need:
 
 - per firing population: neurons evaluated, spikes, the spike-step histogram, and the stepped-threshold
   comparisons (a TTFS neuron compares at steps 0..k until it fires at k, all T when silent; Prop. 1);
@@ -10,7 +11,7 @@ A :class:`BertActivity` is handed to ``SpikingBert.forward(..., activity=...)`` 
   triples a column ADC would convert;
 - per digital block: how many values it processes.
 
-M-TTFS populations (Matterhorn, ``otters.snn.bert_mttfs``) pass their spikes' polarity: a negative
+M-TTFS populations (Matterhorn, ``otters.snn.mttfs.bert``) pass their spikes' polarity: a negative
 spike on a +1 synapse is a subtraction (and on a -1 synapse an addition), and the column ADC reads
 each (step, polarity) pair separately (an optical pulse cannot be negative).
 
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from otters.snn.bert.observer import ForwardObserver
 from otters.snn.mlp.traces import SpikeTrace
 
 
@@ -100,8 +102,8 @@ class StageActivity:
         return self.events_plus + self.events_minus + self.events_other
 
 
-class BertActivity:
-    """Accumulates activity over one or more forward passes of a SpikingBert.
+class BertActivity(ForwardObserver):
+    """Accumulates activity over one or more forward passes of a SpikingBert (an observer of them).
 
     ``column_rows``: rows per column tile of the column ADC placement (default 256, as in
     ``otters.energy.Hardware``). ``blocks`` counts digital work: tokens, values, scores, rows.
@@ -114,6 +116,25 @@ class BertActivity:
         self.sentences = 0
         self.tokens = 0
         self.lengths: list[int] = []
+
+    # -- the forward's events (otters.snn.bert.observer) -----------------------------------------
+    def batch(self, token_mask: torch.Tensor) -> None:
+        self.add_batch(token_mask)
+
+    def fired(self, firing, spikes, valid, window, layer, fan_out=0) -> None:
+        steps, polarity = spikes
+        self.population(firing, steps, valid, window, layer, fan_out, polarity)
+
+    def integrated(self, stage, firing_in, spikes, acc, token_mask) -> None:
+        steps, polarity = spikes
+        self.linear(stage, steps, token_mask, polarity)
+
+    def attention(self, kind, name, window, layer, firing_in, spikes, stored, acc, token_mask, one_bit) -> None:
+        steps, polarity = spikes
+        if kind == "qk":
+            self.qk(name, window, layer, firing_in.pop, steps, stored, token_mask, one_bit, polarity)
+        else:
+            self.pv(name, window, layer, firing_in.pop, steps, stored, token_mask, False, one_bit, polarity)
 
     # -- inputs -------------------------------------------------------------------------------
     def add_batch(self, token_mask: torch.Tensor) -> None:

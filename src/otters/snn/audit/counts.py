@@ -31,105 +31,12 @@ those multiplications are listed under their digital blocks.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-
 from otters.errors import OttersError
-from otters.snn.bert_activity import BertActivity
-
-COUNT_KEYS = ("adds", "subs", "mults", "shifts", "compares", "device_reads", "adc", "spikes")
-OP_KINDS = ("adds", "subs", "mults", "shifts", "compares")
-ADC_PLACEMENTS = ("column", "synapse", "spike")
-
-
-@dataclass(frozen=True)
-class AuditSettings:
-    """Hardware realisation counted (docs/audit.md). ``column_adc_bits`` None: exact signed count of
-    ``column_rows`` +-1 synapses, ceil(log2(2 rows + 1)) bits."""
-
-    adc_per: str = "column"
-    adc_bits: int = 8
-    column_rows: int = 256
-    column_adc_bits: int | None = None
-
-    def __post_init__(self):
-        if self.adc_per not in ADC_PLACEMENTS:
-            raise OttersError(f"adc_per must be one of {', '.join(ADC_PLACEMENTS)}, got {self.adc_per!r}")
-        if self.adc_bits < 1 or self.column_rows < 1:
-            raise OttersError("adc_bits and column_rows must be >= 1")
-
-    @property
-    def column_bits(self) -> int:
-        return self.column_adc_bits or math.ceil(math.log2(2 * self.column_rows + 1))
-
-
-@dataclass
-class AuditRow:
-    """Counts of one block. ``ops``: kind -> {dtype: count}; ``adc``: bits -> conversions."""
-
-    block: str
-    path: str
-    part: str
-    layer: int | None = None
-    window: int | None = None
-    ops: dict = field(default_factory=dict)
-    device_reads: float = 0.0
-    adc: dict = field(default_factory=dict)
-    spikes: float = 0.0
-    info: dict = field(default_factory=dict)
-
-    def op(self, kind: str, dtype: str, count: float) -> "AuditRow":
-        if count:
-            table = self.ops.setdefault(kind, {})
-            table[dtype] = table.get(dtype, 0.0) + float(count)
-        return self
-
-    def convert(self, bits: int, count: float) -> "AuditRow":
-        if count:
-            self.adc[int(bits)] = self.adc.get(int(bits), 0.0) + float(count)
-        return self
-
-    def counts(self) -> dict:
-        """The eight totals (adds, subs, mults, shifts, compares, device_reads, adc, spikes)."""
-        out = {k: float(sum(self.ops.get(k, {}).values())) for k in OP_KINDS}
-        out.update(device_reads=float(self.device_reads), adc=float(sum(self.adc.values())), spikes=float(self.spikes))
-        return out
-
-    def to_dict(self) -> dict:
-        return {"block": self.block, "path": self.path, "part": self.part, "layer": self.layer, "window": self.window,
-                **self.counts(), "dtypes": {k: dict(v) for k, v in self.ops.items()},
-                "adc_bits": {str(b): c for b, c in self.adc.items()}, **self.info}
-
-
-@dataclass
-class Audit:
-    """All rows of one audit; totals per path (spiking, digital)."""
-
-    rows: list[AuditRow]
-    settings: AuditSettings
-    sentences: int
-    tokens: int
-    model: dict = field(default_factory=dict)
-
-    def totals(self, path: str) -> dict:
-        out = {k: 0.0 for k in COUNT_KEYS}
-        for row in self.rows:
-            if row.path == path:
-                for k, v in row.counts().items():
-                    out[k] += v
-        return out
-
-    def to_dict(self) -> dict:
-        return {"model": self.model, "settings": self.settings.__dict__, "sentences": self.sentences,
-                "tokens": self.tokens, "spiking": self.totals("spiking"), "digital": self.totals("digital"),
-                "blocks": [r.to_dict() for r in self.rows]}
-
-
-def int_type(max_abs: float) -> str:
-    """Integer type holding +-max_abs: ceil(log2(max_abs + 1)) + 1 bits, rounded up to whole bytes."""
-    bits = math.ceil(math.log2(max(max_abs, 1) + 1)) + 1
-    return f"int{8 * math.ceil(bits / 8)}"
-
+from otters.snn.audit.rows import Audit, AuditRow, AuditSettings
+from otters.snn.audit.rules import digital_rows, population_row, stage_row
+from otters.snn.bert.activity import BertActivity
+from otters.snn.bert.model import iter_batches
+from otters.snn.convert import convert
 
 _POP_PART = {"input_quant": "norms", "q_quant": "QKV", "k_quant": "QKV", "v_quant": "QKV", "p_quant": "attention",
              "out_quant": "attention", "ffn_in_quant": "norms", "ffn2_in_quant": "FC", "pooler_quant": "FC"}
@@ -147,8 +54,6 @@ def audit_activity(snn, activity: BertActivity, settings: AuditSettings | None =
     if activity.column_rows != settings.column_rows:
         raise OttersError(f"the activity was measured with column tiles of {activity.column_rows} rows but the "
                           f"audit asks for {settings.column_rows}; measure with BertActivity(column_rows=...)")
-    from otters.snn.audit_rules import digital_rows, population_row, stage_row
-
     firings = firing_populations(snn)
     max_keys = max(activity.lengths, default=1)
     rows: list[AuditRow] = [digital_rows(snn, activity, "embeddings")]
@@ -188,11 +93,7 @@ def audit_model(model, input_ids, attention_mask=None, token_type_ids=None, sett
     and audit. Returns an :class:`Audit` (``.to_dict()`` for JSON)."""
     settings = settings or AuditSettings()
     if snn is None:
-        from otters.snn.bert import convert
-
         snn = convert(model, adc_bits=settings.adc_bits)
-    from otters.snn.bert import iter_batches
-
     activity = BertActivity(settings.column_rows)
     for ids, mask, types in iter_batches(input_ids, attention_mask, token_type_ids, batch_size):
         snn(ids, mask, types, activity=activity)
