@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otters.coding import adc_codes, adc_resolution, psp, ttfs_encode
+from otters.coding import adc_codes, adc_convert, adc_levels, adc_resolution, psp, ttfs_encode
 from otters.device import PAPER_CURVE, fire_times, perturb_curve
 from otters.errors import OttersError
 
@@ -21,8 +21,9 @@ def test_psp_equals_weight_times_level(T, w, alpha, data):
 
 
 @settings(max_examples=40)
-@given(T_VALUES, st.sampled_from([4, 8, 10, 12]), st.data())
-def test_adc_codes_are_exact_integers(T, adc_bits, data):
+@given(T_VALUES, st.sampled_from([0, 1, 4, 8]), st.data())
+def test_adc_codes_are_exact_integers(T, extra_bits, data):
+    adc_bits = (T + 1).bit_length() - 1 + extra_bits
     codes = adc_codes(PAPER_CURVE, T, adc_bits)
     R = adc_resolution(T, adc_bits)
     assert codes.dtype == np.int64
@@ -36,9 +37,32 @@ def test_adc_codes_are_exact_integers(T, adc_bits, data):
 
 
 def test_adc_resolution():
-    assert adc_resolution(15, 8) == 16 and adc_resolution(255, 8) == 1 and adc_resolution(255, 4) == 1
+    assert adc_resolution(15, 8) == 16 and adc_resolution(255, 8) == 1 and adc_resolution(15, 4) == 1
     with pytest.raises(OttersError, match="adc_bits"):
         adc_resolution(15, 0)
+
+
+@pytest.mark.parametrize("T, bits", [(15, 2), (15, 3), (255, 4), (3, 1)])
+def test_adc_narrower_than_the_levels_is_refused_on_the_exact_path(T, bits):
+    with pytest.raises(OttersError, match=f"{bits}-bit ADC cannot resolve"):
+        adc_resolution(T, bits)
+    with pytest.raises(OttersError, match="cannot resolve"):
+        adc_codes(PAPER_CURVE, T, bits)
+
+
+def test_narrow_adc_is_honestly_lossy():
+    """A 2-bit ADC at T = 15 has 4 codes, not 16: levels collapse in groups of 4 (and saturate)."""
+    levels = 15 - np.arange(16)
+    nominal = PAPER_CURVE(fire_times(PAPER_CURVE, 15))
+    codes = adc_convert(nominal, 15, 2)
+    assert codes.min() >= 0 and codes.max() <= 3 and np.unique(codes).size == 4
+    read = adc_levels(codes, 15, 2)
+    assert not np.array_equal(read, levels)
+    np.testing.assert_array_equal(read, np.minimum(np.floor(levels / 4 + 0.5), 3) * 4)
+    # At n bits and wider the conversion is the exact rule of adc_codes.
+    for bits in (4, 6, 8):
+        np.testing.assert_array_equal(adc_convert(nominal, 15, bits), adc_codes(PAPER_CURVE, 15, bits))
+        np.testing.assert_array_equal(adc_levels(adc_convert(nominal, 15, bits), 15, bits), levels)
 
 
 def test_drawn_device_read_at_nominal_times_deviates():

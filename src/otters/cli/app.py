@@ -68,6 +68,7 @@ _COMMAND_MODULES = (
     "run_cmd",
     "sparsity_cmd",
     "matterhorn_cmd",
+    "tolerance_cmd",
 )
 
 

@@ -14,12 +14,51 @@ from otters.device import DecayCurve, check_steps, fire_times
 from otters.errors import OttersError
 
 
-def adc_resolution(T: int, adc_bits: int = 8) -> int:
-    """R = 2**max(adc_bits - n, 0) with n = log2(T + 1): ADC sub-steps per activation level."""
-    n = check_steps(T)
+def _check_bits(adc_bits) -> int:
     if isinstance(adc_bits, bool) or not isinstance(adc_bits, (int, np.integer)) or adc_bits < 1:
         raise OttersError(f"adc_bits must be a positive integer, got {adc_bits!r}")
-    return 2 ** max(int(adc_bits) - n, 0)
+    return int(adc_bits)
+
+
+def adc_resolution(T: int, adc_bits: int = 8) -> int:
+    """R = 2**(adc_bits - n) with n = log2(T + 1): ADC sub-steps per activation level (exact path).
+
+    An ADC narrower than n bits cannot give each of the T + 1 levels its own code, so the exact
+    integer arithmetic is refused for it (it used to be widened to n bits silently). Such an ADC is
+    modelled, lossy, by :func:`adc_convert`.
+    """
+    n = check_steps(T)
+    bits = _check_bits(adc_bits)
+    if bits < n:
+        raise OttersError(
+            f"a {bits}-bit ADC cannot resolve the {T + 1} levels of T = {T} (needs adc_bits >= {n}); "
+            f"use adc_bits >= {n}, or the hardware simulator, which models the narrower ADC as lossy"
+        )
+    return 2 ** (bits - n)
+
+
+def adc_scale(T: int, adc_bits: int) -> float:
+    """s = 2**(adc_bits - n): ADC codes per activation level, a fraction below n bits (a power of two)."""
+    n = check_steps(T)
+    return 2.0 ** (_check_bits(adc_bits) - n)
+
+
+def adc_convert(outputs, T: int, adc_bits: int) -> np.ndarray:
+    """The b-bit conversion of device outputs O (full scale O = 1): code = clip(floor(O*T*s + 1/2), 0, 2^b - 1).
+
+    s = 2**(b - n) (:func:`adc_scale`). For b >= n this is :func:`adc_codes`'s rule (s = R) with
+    the converter's saturation added; for b < n one code spans 2^(n - b) levels, so the reading is
+    honestly lossy (level 1 of T = 15 through a 2-bit ADC reads as 0). Returns int64 codes.
+    """
+    s = adc_scale(T, adc_bits)
+    top = 2 ** int(adc_bits) - 1
+    x = np.asarray(outputs, dtype=np.float64) * (T * s)
+    return np.clip(np.floor(x + 0.5), 0, top).astype(np.int64)
+
+
+def adc_levels(codes, T: int, adc_bits: int) -> np.ndarray:
+    """The activation level a code stands for: code / s (float64; integers for b >= n only on exact codes)."""
+    return np.asarray(codes, dtype=np.float64) / adc_scale(T, adc_bits)
 
 
 def _schedule(curve: DecayCurve, T: int, times) -> np.ndarray:
@@ -34,7 +73,7 @@ def _schedule(curve: DecayCurve, T: int, times) -> np.ndarray:
 def adc_codes(curve: DecayCurve, T: int, adc_bits: int = 8, times=None) -> np.ndarray:
     """a_k = round_half_up(O(t_k)*T*R), k = 0..T, int64: the ADC reading of a spike at t_k in 1/R levels.
 
-    R = 2**max(adc_bits - n, 0), n = log2(T+1). On the nominal curve O(t_k) = (T - k)/T to ~1e-15,
+    R = 2**(adc_bits - n), n = log2(T+1) (adc_bits < n is refused: see :func:`adc_resolution`). On the nominal curve O(t_k) = (T - k)/T to ~1e-15,
     so a_k = (T - k)*R exactly; on a drawn (perturbed) device the codes deviate, which is how device
     variation reaches the otherwise exact integer arithmetic. Rounding is floor(x + 0.5), the
     project's one rule (otters.quant.round_half_up; re-implemented here because quant is above us).
