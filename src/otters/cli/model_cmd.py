@@ -87,10 +87,12 @@ def info_command(
 
 def audit_dict(checkpoint: Optional[Path], preset: Optional[str], geometry: str, init: Optional[str], seed: int,
                seq_len: Optional[int], sentences: int, task: str, split: str, adc_per: str, column_rows: int,
-               max_len: Optional[int] = None) -> dict:
+               max_len: Optional[int] = None, measured: bool = False) -> dict:
     """What ``otters audit --json`` prints: the operation audit (otters.snn.audit) of the converted
     student on real text, with ``input`` describing the sentences (``max_len``: tokens per sentence at
-    most, default the model's position limit, capped at 512)."""
+    most, default the model's position limit, capped at 512). ``measured``: the spiking path's counts
+    as executed by the hardware executor under an operation counter (otters.snn.audit_measured), with
+    the rule-based totals beside them."""
     import torch
 
     from otters.cli import bert_inputs
@@ -114,8 +116,16 @@ def audit_dict(checkpoint: Optional[Path], preset: Optional[str], geometry: str,
                                      min(max_len or 512, model.config.max_position_embeddings), vocab)
     if checkpoint is None:
         bert_inputs.calibrate(model, batch)
-    audit = audit_model(model, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], settings)
-    data = audit.to_dict()
+    inputs = (batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+    if measured:
+        from otters.snn.audit_measured import measured_audit
+
+        audit, rules = measured_audit(model, *inputs, settings)
+        data = audit.to_dict()
+        data.update(measured=True, measured_paths=["spiking"], rule_based={"spiking": rules.totals("spiking")})
+    else:
+        data = audit_model(model, *inputs, settings).to_dict()
+        data["measured"] = False
     data["model"].update(description)
     data["input"] = {"source": source, "sentences": int(batch["input_ids"].shape[0]),
                      "tokens": int(batch["attention_mask"].sum()),
@@ -142,6 +152,8 @@ def audit_command(
                                           "model's position limit, at most 512; otters energy uses its --max-len)"),
     adc_per: str = typer.Option("column", "--adc-per", help="ADC placement counted: column | synapse | spike"),
     column_rows: int = typer.Option(256, "--column-rows", help="synapses per column tile (column ADC)"),
+    measured: bool = typer.Option(False, "--measured", help="count the spiking path's operations as the hardware "
+                                  "executor performs them (a torch dispatch mode), not by the rules"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object (spiking, digital, blocks)"),
 ) -> None:
     """Count the operations of the converted spiking model on real text, per block (docs/audit.md)."""
@@ -151,7 +163,7 @@ def audit_command(
         raise OttersError("choose --random-init or --hf, not both")
     init = "random" if random_init else "hf" if hf_init else None
     data = audit_dict(checkpoint, preset, geometry, init, seed, seq_len, sentences, task, split, adc_per, column_rows,
-                      max_len)
+                      max_len, measured)
     if as_json:
         print(json.dumps(data))
         return
@@ -171,7 +183,8 @@ def audit_command(
         table.add_row(f"total {path}", path, *(f"{data[path][c]:,.0f}" for c in _AUDIT_COLUMNS), style="bold")
     console = Console(width=max(Console().width, 160))
     console.print(table)
-    console.print(f"input: {data['input']['source']}; multiplications in the spiking path: "
+    how = "measured (executed and counted)" if data["measured"] else "by the counting rules"
+    console.print(f"input: {data['input']['source']}; multiplications in the spiking path, {how}: "
                   f"{data['spiking']['mults']:,.0f}")
 
 
