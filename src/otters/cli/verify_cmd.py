@@ -77,6 +77,55 @@ def bert_verify_result(checkpoint, preset, geometry, init, seed, sentences, task
     return result, description
 
 
+def bert_hardware_result(checkpoint, preset, geometry, init, seed, sentences, task, split, max_len, curve, adc_bits,
+                         dt, drift, jitter, read_noise) -> tuple:
+    """(HardwareVerification, model description): the hardware-level simulation of a BERT student
+    against its closed form (otters.snn.hardware_verify); the fast path reads through 8-bit codes."""
+    import torch
+
+    from otters.cli import bert_inputs
+    from otters.device import PAPER_CURVE, load_curve
+    from otters.snn.bert import convert
+    from otters.snn.hardware_verify import chip_read, verify_hardware
+
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    model, description = bert_inputs.student(checkpoint, preset, geometry, init, seed)
+    tokenizer = bert_inputs.tokenizer_for(checkpoint, geometry if preset else None)
+    texts_a, texts_b, source = bert_inputs.sentences(sentences, task, split)
+    batch = bert_inputs.tokenize(tokenizer, texts_a, texts_b, max_len, model.config.vocab_size)
+    if checkpoint is None:
+        bert_inputs.calibrate(model, batch)
+    snn = convert(model, PAPER_CURVE if curve is None else load_curve(curve))
+    read = chip_read(snn, dt, adc_bits, drift, jitter, read_noise)
+    result = verify_hardware(snn, read, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], seed)
+    description.update({"sentences": int(batch["input_ids"].shape[0]), "source": source,
+                        "tokens": int(batch["attention_mask"].sum()), "curve": str(curve) if curve else "paper"})
+    return result, description
+
+
+def _print_hardware(result, model: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = result.settings
+    table = Table(title=f"Hardware-level simulation vs closed form: dt {s['dt']:.3g} s, {s['adc_bits']}-bit ADC, "
+                        f"jitter {s['jitter']:.3g} s, read noise {s['read_noise']:.3g}, {s['sentences']} sentences")
+    for col in ("population / stage", "layer", "compared", "mismatches", "max diff", "max spikes/neuron"):
+        table.add_column(col, justify="left" if col in ("population / stage", "layer") else "right", no_wrap=True)
+    for p in result.populations:
+        table.add_row(p.name, p.layer, str(p.neurons), str(p.mismatches), str(p.max_level_diff),
+                      str(p.max_spikes_per_neuron), style=None if p.mismatches == 0 else "bold red")
+    for st in result.stages:
+        table.add_row(st.name, st.layer, str(st.outputs), str(st.mismatches), f"{st.max_diff:.4g}", "-",
+                      style=None if st.mismatches == 0 else "bold red")
+    console = Console(width=max(Console().width, 110))
+    console.print(table)
+    verdict = "[green]exact[/green]" if result.exact else \
+        f"[bold red]NOT exact[/bold red] (first layer that differs: {result.first_inexact_layer})"
+    console.print(f"{verdict}: max level diff {result.max_level_diff}, max spikes per neuron "
+                  f"{result.max_spikes_per_neuron} (counted from threshold crossings)")
+
+
 def _configure_bert(model, tokenizer, coding, dead_zone, sentences, task, max_len) -> None:
     """configure_coding of a BERT student; M-TTFS silent levels from ``task``'s training sentences."""
     from otters.cli import bert_inputs
@@ -206,7 +255,14 @@ def verify_command(
     batch: int = typer.Option(16, "--batch", help="Number of input samples (BERT: sentences)."),
     curve: Optional[Path] = typer.Option(None, "--curve", help="Device curve JSON (`otters device fit --out`); default: the paper's."),
     simulator: str = typer.Option("event", "--simulator", help="event (fast, vectorised) or tick (reference clock loop); "
-                                  "BERT: event or threshold (compare-only firing)."),
+                                  "BERT: event, threshold (compare-only firing) or hardware (clocked chip: ticks, "
+                                  "b-bit ADC, jitter, noise)."),
+    dt: Optional[float] = typer.Option(None, "--dt", help="--simulator hardware: clock period in s (default: a quarter "
+                                       "of `otters tolerance`'s max_clock_period)."),
+    jitter: float = typer.Option(0.0, "--jitter", help="--simulator hardware: read timing jitter, uniform +-S seconds."),
+    read_noise: float = typer.Option(0.0, "--read-noise", help="--simulator hardware: Gaussian read noise (sigma, "
+                                     "full scale 1)."),
+    drift: float = typer.Option(0.0, "--drift", help="--simulator hardware: uniform relative output drift of the chip."),
     adc_bits: int = typer.Option(8, "--adc-bits", help="ADC resolution."),
     chip_std: float = typer.Option(0.0, "--chip-std", help="Draw a chip: relative std of output scale, tau and beta (lossy)."),
     synapse_std: float = typer.Option(0.0, "--synapse-std", help="Per-synapse relative deviation of O(t) (lossy)."),
@@ -231,10 +287,26 @@ def verify_command(
         if preset is not None and checkpoint is not None:
             raise OttersError("give a checkpoint or --preset, not both")
         init = "random" if random_init else "hf" if hf_init else None
+        if simulator == "hardware":
+            if coding not in (None, "ttfs") or dead_zone or chip_std or synapse_std:
+                raise OttersError("--simulator hardware runs plain TTFS on a nominal or drifting chip: drop --coding, "
+                                  "--dead-zone, --chip-std and --synapse-std (use --drift, --jitter, --read-noise)")
+            result, model = bert_hardware_result(checkpoint if is_student else None, preset, geometry, init, seed, batch,
+                                                 task, split, max_len, curve, adc_bits, dt, drift, jitter, read_noise)
+            if as_json:
+                print(json.dumps({**result.to_dict(), "model": model}))
+            else:
+                _print_hardware(result, model)
+            if not result.exact:
+                raise typer.Exit(1)
+            return
         result, model = bert_verify_result(checkpoint if is_student else None, preset, geometry, init, seed, batch, task,
                                            split, max_len, curve, simulator, adc_bits, chip_std, synapse_std, coding,
                                            dead_zone)
     else:
+        if simulator == "hardware":
+            raise OttersError("--simulator hardware simulates a BERT student (--preset or a student directory); "
+                              "an MLP has the tick reference (--simulator tick)")
         result, model = verify_result(checkpoint, random_mlp, depth, width, bits, weight_bits, signed, residual, seed,
                                       batch, curve, simulator, adc_bits, chip_std, synapse_std, coding or "ttfs",
                                       dead_zone or 0, granularity)

@@ -54,6 +54,7 @@ class ExecutorOutput:
     steps: dict = field(default_factory=dict)
     max_spikes: dict = field(default_factory=dict)
     spikes: dict = field(default_factory=dict)
+    accumulators: dict = field(default_factory=dict)
 
 
 def _int_log2(value: int, what: str) -> int:
@@ -84,6 +85,7 @@ class HardwareExecutor:
         self.steps: dict = {}
         self.max_spikes: dict = {}
         self.spikes: dict = {}
+        self.accumulators: dict = {}  # stage -> one accumulator (executor units) per sentence
 
     # -- helpers ----------------------------------------------------------------------------------
     def _block(self, name: str):
@@ -154,9 +156,11 @@ class HardwareExecutor:
             raise OttersError(f"{stage.name}: input codes scaled by {pop.code_scale} are not executed")
         with self._block(stage.name):
             if self.adc_per == "column":
-                return self._column(stage, steps)
-            # one device read per spike, added / subtracted per synapse by the weight's sign
-            return self.product(stage.name, steps[None], pop, stage.weight[None], True)[0]
+                acc = self._column(stage, steps)
+            else:  # one device read per spike, added / subtracted per synapse by the weight's sign
+                acc = self.product(stage.name, steps[None], pop, stage.weight[None], True)[0]
+        self.accumulators.setdefault(stage.name, []).append(acc)
+        return acc
 
     def _column(self, stage, steps: torch.Tensor) -> torch.Tensor:
         T, rows = stage.pop_in.T, self.column_rows
@@ -210,7 +214,10 @@ class HardwareExecutor:
         heads, rows, width = steps.shape
         out = stored.shape[1]
         if self.counter is None:  # simulation: the same sums as an exact float64 product
-            return self.readings(T, steps) @ stored.to(torch.float64).transpose(-1, -2)
+            acc = self.readings(T, steps) @ stored.to(torch.float64).transpose(-1, -2)
+            if name.endswith((".qk", ".pv")):
+                self.accumulators.setdefault(name, []).append(acc)
+            return acc
         acc = torch.zeros(heads * rows * out, dtype=torch.int64)
         for k in range(T):
             with self._quiet():
@@ -226,7 +233,10 @@ class HardwareExecutor:
                 acc.index_add_(0, target[minus], values[minus], alpha=-1)
             else:
                 acc.index_add_(0, target.reshape(-1), (values * levels).reshape(-1))
-        return acc.reshape(heads, rows, out)
+        acc = acc.reshape(heads, rows, out)
+        if name.endswith((".qk", ".pv")):
+            self.accumulators.setdefault(name, []).append(acc)
+        return acc
 
     def scores(self, name: str, acc: torch.Tensor, pop, keys: torch.Tensor) -> torch.Tensor:
         """Q.K^T accumulator -> levels: the signed offset of Q corrected with the keys' row sums, then / R."""
@@ -309,4 +319,4 @@ class HardwareExecutor:
             for row in range(ids.shape[0]):
                 real = mask[row].bool()
                 logits.append(self.sentence(ids[row][real], types[row][real]))
-        return ExecutorOutput(torch.cat(logits), self.steps, self.max_spikes, self.spikes)
+        return ExecutorOutput(torch.cat(logits), self.steps, self.max_spikes, self.spikes, self.accumulators)
