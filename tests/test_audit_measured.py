@@ -12,7 +12,7 @@ from otters.errors import OttersError
 from otters.models import build_student
 from otters.snn.audit import COUNT_KEYS, AuditSettings
 from otters.snn.audit_measured import measured_audit
-from otters.snn.bert import convert
+from otters.snn.convert import convert
 from otters.snn.hardware import HardwareExecutor
 from otters.snn.op_counter import OpCounter
 

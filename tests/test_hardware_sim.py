@@ -14,7 +14,7 @@ from otters.device import PAPER_CURVE
 from otters.errors import OttersError
 from otters.models import build_student
 from otters.quant import LSQQuantizer
-from otters.snn.bert import convert
+from otters.snn.convert import convert
 from otters.snn.hardware_verify import chip_read, verify_hardware
 
 

@@ -85,7 +85,7 @@ def bert_hardware_result(checkpoint, preset, geometry, init, seed, sentences, ta
 
     from otters.cli import bert_inputs
     from otters.device import PAPER_CURVE, load_curve
-    from otters.snn.bert import convert
+    from otters.snn.convert import convert
     from otters.snn.hardware_verify import chip_read, verify_hardware
 
     torch.set_num_threads(min(2, torch.get_num_threads()))

@@ -42,7 +42,7 @@ def measured_audit(model, input_ids, attention_mask=None, token_type_ids=None,
     if settings.adc_per not in ("column", "spike"):
         raise OttersError(f"the measured audit executes the column and spike ADC placements, not {settings.adc_per!r}")
     if snn is None:
-        from otters.snn.bert import convert
+        from otters.snn.convert import convert
 
         snn = convert(model, adc_bits=settings.adc_bits)
     ids = torch.as_tensor(input_ids)

@@ -39,7 +39,7 @@ import torch
 from otters.coding.chip_read import ChipRead
 from otters.errors import OttersError
 from otters.quant import potential_from_accumulator
-from otters.snn.bert import _norm
+from otters.snn.bert.model import _norm
 from otters.snn.op_counter import OpCounter
 
 ADC_PLACEMENTS = ("column", "spike")
