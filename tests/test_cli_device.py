@@ -72,15 +72,16 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path):
 
 
 def test_device_demo_step(tmp_path):
-    """The device step of `otters run` (fit, schedule, exact coding demo), run in-process: the full
-    pipeline itself is tested in tests/test_pipeline_*.py on tiny settings."""
-    from otters.cli.run_device_demo import run_device_demo
-
+    """The device step of `otters run` (fit, schedule, exact coding demo), run as the command the report
+    prints (`otters device demo`): the full pipeline itself is tested in tests/test_pipeline_*.py."""
     out = tmp_path / "run"
-    run_device_demo(out, "quick", 0, lambda *a, **k: None)
+    printed = run_cli("device", "demo", "--out", out, "--profile", "quick", "--seed", 0, "--json")
+    assert printed.returncode == 0, printed.stderr
     summary = json.loads((out / "summary.json").read_text())
+    assert json.loads(printed.stdout) == summary
     assert summary["coding"]["accumulator_exact"] and summary["coding"]["decode_exact"]
     assert summary["fit"]["rms_error_vs_truth"] < summary["fit"]["noise_sigma"]
     for name in summary["files"]:
         assert (out / name).is_file()
+    assert_one_line_error(run_cli("device", "demo", "--out", tmp_path / "x", "--profile", "huge"), "unknown profile")
     assert_one_line_error(run_cli("run", "--out", out, "--profile", "huge"), "unknown profile")

@@ -31,7 +31,7 @@ def test_every_committed_student_is_quoted_in_the_results():
 def test_committed_student_is_packed_and_its_snn_is_bit_exact(folder):
     import torch
 
-    from otters.pipeline.steps_eval import score_qnn_and_snn
+    from otters.studies.evaluation import score_qnn_and_snn
 
     info = json.loads((folder / "otters.json").read_text())
     assert info["format"] == "otters-student" and info["binary_weights"]

@@ -10,12 +10,12 @@ from tiny_task import make_tiny_task
 
 from otters.cli.app import main
 from otters.distill.checkpoint import load_student_checkpoint
+from otters.distill.run import distill
+from otters.distill.settings import DistillSettings
 from otters.models.packing import binary_modules
 from otters.snn.bert import verify_bert
 from otters.snn.convert import convert
 from otters.snn.mttfs import load_coded_student, model_coding, population_names
-from otters.distill.run import distill
-from otters.distill.settings import DistillSettings
 
 torch.set_num_threads(1)
 
@@ -119,11 +119,12 @@ def test_bad_coding_options_are_one_line_errors(tiny, tmp_path, capsys):
 
 def test_every_command_that_loads_a_checkpoint_uses_its_coding(coded, tiny):
     """eval (qnn = the dead-zone QNN, snn = its M-TTFS SNN), audit, energy and sparsity load coding.json."""
-    from otters.cli.energy_cmd import checkpoint_energy
-    from otters.cli.model_cmd import audit_dict
-    from otters.cli.sparsity_cmd import sparsity_result
+    from otters.distill.checkpoint import load_student_checkpoint
     from otters.energy import Hardware
-    from otters.train.evaluate import evaluate_checkpoint
+    from otters.studies.audit import audit_dict
+    from otters.studies.energy import checkpoint_energy
+    from otters.studies.evaluation import evaluate_checkpoint
+    from otters.studies.sparsity import SparsityRequest, measure_sparsity
 
     student_dir = coded / "student"
     assert model_coding(load_student_checkpoint(student_dir).model) == "mttfs"
@@ -134,8 +135,9 @@ def test_every_command_that_loads_a_checkpoint_uses_its_coding(coded, tiny):
     assert audit["spiking"]["mults"] == 0
     energy = checkpoint_energy(student_dir, "rt", "validation", 3, 16, "22nm", Hardware())
     assert energy["model"]["coding"] == "mttfs" and energy["total_mj"] > 0
-    result = sparsity_result(student_dir, task="sst2", split="validation", samples=6, calibration_samples=16,
-                             dead_zones="0", data_dir=tiny["glue"], max_len=16, metrics=False)
+    result = measure_sparsity(SparsityRequest(student_dir, task="sst2", split="validation", samples=6,
+                                              calibration_samples=16, dead_zones="0", data_dir=tiny["glue"],
+                                              max_len=16, metrics=False))
     saved = json.loads((student_dir / "coding.json").read_text())["quantizers"]
     assert result["model"]["trained_dead_zone"] == 2
     assert all(p["silent"] == saved[p["name"]]["silent"] for p in result["populations"])  # its own mask, measured

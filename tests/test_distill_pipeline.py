@@ -5,14 +5,14 @@ import json
 import numpy as np
 import pytest
 import torch
+from tiny_task import make_tiny_task
 
 from otters.cli.app import main
+from otters.distill.run import distill
+from otters.distill.settings import DistillSettings
 from otters.io import load_tensors
 from otters.models import load_student
 from otters.train import loop
-from otters.distill.run import distill
-from otters.distill.settings import DistillSettings
-from tiny_task import make_tiny_task
 
 torch.set_num_threads(1)
 
@@ -99,8 +99,8 @@ def test_device_variation_changes_the_snn_but_nominal_is_exact(tiny, tmp_path):
     from otters.data.splits import load_split
     from otters.data.tokenize import encode
     from otters.distill.checkpoint import load_student_checkpoint
+    from otters.studies.robustness import on_device, variation_for
     from otters.train.predict import predict_logits
-    from otters.train.robustness import on_device, variation_for
 
     path = _run(tiny, tmp_path / "r", stages="single", max_steps=2)
     student = load_student_checkpoint(path.parent)

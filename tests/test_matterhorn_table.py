@@ -10,7 +10,7 @@ from tiny_task import make_tiny_task
 from otters.cli.app import main
 from otters.distill.run import distill
 from otters.distill.settings import DistillSettings
-from otters.train.matterhorn_table import matterhorn_table
+from otters.studies.matterhorn_table import matterhorn_table
 
 torch.set_num_threads(1)
 

@@ -101,7 +101,7 @@ def test_cli_random_mlp_json_and_errors():
 
 
 def test_energy_stats_centre_each_population_on_its_silent_level():
-    from otters.cli.sparsity_cmd import _firing_stats
+    from otters.studies.sparsity import histogram_firing_stats as _firing_stats
 
     signed = {"qmin": -8, "qmax": 7, "silent": 2, "dead_zone_histograms": {0: [0] * 8 + [1, 2, 10, 3, 1, 1, 1, 1]}}
     unsigned = {"qmin": 0, "qmax": 15, "silent": 2, "dead_zone_histograms": {0: [1, 3, 20, 4] + [0] * 12}}

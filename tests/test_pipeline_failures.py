@@ -83,7 +83,7 @@ def test_without_chromium_the_summary_says_how_to_get_it(run, tmp_path):
     record = read_json(run["dir"] / "run.json")
     steps = {k: v for k, v in record["steps"].items() if k in ("preflight", "device")}
     steps["preflight"] = {**steps["preflight"], "result": {**steps["preflight"]["result"], "chromium": None}}
-    notes = write_report(tmp_path, record["settings"], steps)["summary"]["notes"]
+    notes = write_report(tmp_path, record["settings"], steps).summary.notes
     assert any(n.endswith("run (as root): apt-get install -y chromium") for n in notes)
 
 

@@ -1,6 +1,7 @@
 """``otters run`` end to end on a tiny teacher and task: steps, exactness, resume after an interrupt."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -10,7 +11,9 @@ from otters.cli.app import main
 from otters.errors import OttersError
 from otters.io import read_json
 from otters.pipeline import STEP_NAMES, open_run, run_pipeline
-from otters.train.evaluate import evaluate_checkpoint
+from otters.report.record import to_json
+from otters.report.results import read_step_result
+from otters.studies.evaluation import evaluate_checkpoint
 
 torch.set_num_threads(1)
 
@@ -53,12 +56,37 @@ def test_evaluate_checkpoint_scores_students_like_the_pipeline(run):
 
 def test_resume_skips_finished_steps_and_rewrites_the_report(run):
     before = read_json(run["dir"] / "run.json")["steps"]
+    summary = (run["dir"] / "summary.json").read_text()
     ctx, state = open_run(resume=run["dir"])
     run_pipeline(ctx, state)
     after = read_json(run["dir"] / "run.json")["steps"]
     for name in ("device", "teacher", "distill", "verify", "evaluate", "energy", "robustness"):
         assert after[name]["finished"] == before[name]["finished"]
     assert after["report"]["finished"] > before["report"]["finished"]
+    # the report written again from the recorded (typed) results reports the same numbers
+    first, again = (json.loads(text) for text in (summary, (run["dir"] / "summary.json").read_text()))
+    for key in ("steps", "total_wall_s", "browser_check"):  # the report step's own time and check differ
+        first.pop(key), again.pop(key)
+    assert again == first
+
+
+def test_run_json_records_read_back_as_the_typed_results_they_were(run, tmp_path, capsys):
+    """run.json holds each step's dataclass field by field: reading a record and writing it again gives the same
+    JSON (so a run directory written before the results were typed resumes unchanged); a record of another
+    shape is refused by --resume in one line, before anything is written."""
+    record = read_json(run["dir"] / "run.json")
+    for name, step in record["steps"].items():
+        assert to_json(read_step_result(name, step["result"], "run.json")) == step["result"], name
+    copy = tmp_path / "run"
+    shutil.copytree(run["dir"], copy)
+    record["steps"]["distill"]["result"]["renamed_field"] = record["steps"]["distill"]["result"].pop("student")
+    (copy / "run.json").write_text(json.dumps(record))
+    before = (copy / "run.json").read_text()
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--resume", str(copy)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "another otters version" in err[0] and "renamed_field" in err[0]
+    assert (copy / "run.json").read_text() == before
 
 
 def test_resume_refuses_other_settings_and_new_runs_refuse_used_dirs(run):

@@ -27,7 +27,7 @@ def _fake_teacher(folder: Path, task: str) -> Path:
 @pytest.fixture
 def calls(monkeypatch, tmp_path):
     """Every ensure_teacher call's (task, keyword arguments); each returns a fake finished teacher."""
-    import otters.teacher.finetune as teacher
+    import otters.pipeline.steps_train as steps_train
 
     made = []
 
@@ -35,7 +35,7 @@ def calls(monkeypatch, tmp_path):
         made.append((task, kwargs))
         return _fake_teacher(tmp_path / f"made-{len(made)}", task)
 
-    monkeypatch.setattr(teacher, "ensure_teacher", fake_ensure)
+    monkeypatch.setattr(steps_train, "ensure_teacher", fake_ensure)  # the name step_teacher calls
     return made
 
 
@@ -53,8 +53,8 @@ def test_full_profile_trains_rt_teacher_through_sst2_when_its_data_is_present(tm
     with private_cache(tmp_path / "cache"):
         record = step_teacher(_ctx(tmp_path, get_profile("full"), glue, logs), None)
     assert calls == [("rt", {"threads": 1, "seed": 0, "intermediate": "sst2"})]
-    assert "sst2 intermediate stage" in record["source"]
-    assert "--intermediate sst2" in record["commands"][0]["command"]
+    assert "sst2 intermediate stage" in record.source
+    assert "--intermediate sst2" in record.commands[0].command
 
 
 def test_full_profile_without_sst2_data_says_so_and_trains_rt_alone(tmp_path, calls):
@@ -63,7 +63,7 @@ def test_full_profile_without_sst2_data_says_so_and_trains_rt_alone(tmp_path, ca
         record = step_teacher(_ctx(tmp_path, get_profile("full"), tmp_path / "empty-glue", logs), None)
     assert calls == [("rt", {"threads": 1, "seed": 0, "intermediate": None})]
     assert any("no sst2 training data" in line for line in logs)
-    assert "--intermediate" not in record["commands"][0]["command"]
+    assert "--intermediate" not in record.commands[0].command
     # a profile without the recipe asks nothing about SST-2
     logs.clear()
     with private_cache(tmp_path / "cache"):
@@ -80,15 +80,15 @@ def test_quick_profile_prefers_the_cached_intermediate_stage_teacher(tmp_path, c
         plain = _fake_teacher(teacher_cache_dir("rt", ctx.model_dir), "rt")
         assert intermediate_teacher_dir("rt", "sst2", ctx.model_dir) is None  # stage unfinished
         record = step_teacher(ctx, None)
-        assert record["dir"] == str(plain) and record["source"] == "cached full teacher"
+        assert record.dir == str(plain) and record.source == "cached full teacher"
 
         stage = _fake_teacher(teacher_cache_dir("sst2", ctx.model_dir, exclude_overlap="rt"), "sst2")
         via = intermediate_teacher_dir("rt", "sst2", ctx.model_dir)
         assert via == teacher_cache_dir("rt", stage) and via != plain
         record = step_teacher(ctx, None)
-        assert record["dir"] == str(plain)  # the stage alone is not a teacher of rt
+        assert record.dir == str(plain)  # the stage alone is not a teacher of rt
         _fake_teacher(via, "rt")
         record = step_teacher(ctx, None)
-    assert record["dir"] == str(via) and "sst2 intermediate stage" in record["source"]
-    assert "--intermediate sst2" in record["commands"][0]["command"]
+    assert record.dir == str(via) and "sst2 intermediate stage" in record.source
+    assert "--intermediate sst2" in record.commands[0].command
     assert calls == []  # nothing was trained

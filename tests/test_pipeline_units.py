@@ -94,6 +94,6 @@ def test_quick_profile_note_names_the_teachers_rows(rows, said):
     from otters.report import build_summary
 
     profile = asdict(get_profile("quick", teacher={"max_train_rows": rows}))
-    summary = build_summary("run", {"profile": profile, "task": "rt", "seed": 0}, {})
-    (note,) = [n for n in summary["notes"] if n.startswith("quick is a smoke profile")]
+    summary = build_summary("run", {"profile": profile, "task": "rt", "seed": 0}, {}, {})
+    (note,) = [n for n in summary.notes if n.startswith("quick is a smoke profile")]
     assert said in note and "None" not in note

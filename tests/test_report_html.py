@@ -48,7 +48,7 @@ def test_partial_run_report_says_what_is_missing(run, tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert 'id="fig-device-schedule"' in page and 'id="fig-raster-missing"' in page
     assert "evaluation step has not run" in page
-    assert any("steps not run yet" in n for n in out["summary"]["notes"])
+    assert any("steps not run yet" in n for n in out.summary.notes)
 
 
 @pytest.mark.skipif(_chromium() is None, reason="chromium is not installed (scripts/setup.sh installs it as root)")

@@ -5,7 +5,7 @@ import pytest
 
 from otters.errors import OttersError
 from otters.io import load_tensors, read_json
-from otters.train.evaluate import evaluate_checkpoint
+from otters.studies.evaluation import evaluate_checkpoint
 from otters.teacher.cache import TEACHER_FILE
 from otters.teacher.finetune import ensure_teacher, finetune_teacher
 from otters.teacher.report import teacher_report

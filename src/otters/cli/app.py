@@ -6,16 +6,31 @@ assembles them and turns user errors into one clear line and exit code 2 (no tra
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
 
+from otters import __version__
+from otters.cli import (
+    data_cmd,
+    device_cmd,
+    energy_cmd,
+    matterhorn_cmd,
+    model_cmd,
+    robustness_cmd,
+    run_cmd,
+    sparsity_cmd,
+    tolerance_cmd,
+    train_cmd,
+    verify_cmd,
+    vit_cmd,
+)
+from otters.errors import OttersError
 
 
 def _exception_classes(name: str) -> tuple[type, ...]:
     """The classes called ``name`` in click and in typer (recent typer vendors its own click)."""
-    import importlib
-
     found = []
     for module_name in ("typer.exceptions", "typer._click.exceptions", "click.exceptions"):
         try:
@@ -33,8 +48,6 @@ _ABORT = _exception_classes("Abort")
 _USAGE = _exception_classes("UsageError")
 _CLICK = _exception_classes("ClickException")
 
-from otters.errors import OttersError
-
 app = typer.Typer(
     name="otters",
     help="Energy-efficient spiking transformers: optoelectronic TTFS, lossless QNN->SNN, energy.",
@@ -42,6 +55,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
 
 @app.callback()
 def _root() -> None:
@@ -51,36 +65,13 @@ def _root() -> None:
 @app.command("version")
 def version() -> None:
     """Print the otters version."""
-    from otters import __version__
-
     print(__version__)
 
 
-# One module per command group; each defines register(app).
-_COMMAND_MODULES = (
-    "device_cmd",
-    "verify_cmd",
-    "model_cmd",
-    "data_cmd",
-    "train_cmd",
-    "energy_cmd",
-    "vit_cmd",
-    "run_cmd",
-    "sparsity_cmd",
-    "matterhorn_cmd",
-    "tolerance_cmd",
-)
-
-
-def _register_all() -> None:
-    import importlib
-
-    for name in _COMMAND_MODULES:
-        module = importlib.import_module(f"otters.cli.{name}")
-        module.register(app)
-
-
-_register_all()
+# One module per command group; each defines register(app). This order is the order of `otters --help`.
+for _commands in (device_cmd, verify_cmd, model_cmd, data_cmd, train_cmd, robustness_cmd, energy_cmd, vit_cmd, run_cmd,
+                  sparsity_cmd, matterhorn_cmd, tolerance_cmd):
+    _commands.register(app)
 
 
 def fail(message: str) -> None:

@@ -1,6 +1,6 @@
 """``otters data info``, ``otters eval`` and ``otters teacher``: tasks, scoring, teacher fine-tuning.
 
-Heavy libraries (torch, transformers) are imported inside the commands so ``otters --help`` stays fast.
+Typer commands over :mod:`otters.data`, :mod:`otters.studies.evaluation` and :mod:`otters.teacher`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from otters.data.splits import data_info
+from otters.io import atomic_write_json
+from otters.studies.evaluation import evaluate_checkpoint
+from otters.teacher.finetune import ensure_teacher
+from otters.teacher.report import teacher_report
 
 _TASK_HELP = "task: cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli or rt"
 _DATA_HELP = "GLUE directory holding <TASK>/train.tsv (default: $OTTERS_GLUE_DIR, else ../shared/data/glue)"
@@ -23,15 +31,10 @@ def data_info_command(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Rows per split and label counts of a task."""
-    from otters.data.splits import data_info
-
     info = data_info(task, data_dir)
     if as_json:
         print(json.dumps(info, sort_keys=True))
         return
-    from rich.console import Console
-    from rich.table import Table
-
     table = Table(title=f"{info['task']}: rows per split")
     table.add_column("split")
     table.add_column("rows", justify="right")
@@ -51,8 +54,6 @@ def eval_command(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Score a checkpoint on a task's split with GLUE's metrics (values are fractions)."""
-    from otters.train.evaluate import evaluate_checkpoint
-
     result = evaluate_checkpoint(checkpoint, task, split, mode, data_dir)
     if as_json:
         print(json.dumps(result, sort_keys=True))
@@ -84,10 +85,6 @@ def teacher_command(
     report: Optional[Path] = typer.Option(None, "--report", help="also write a results JSON (validation/test metrics)"),
 ) -> None:
     """Fine-tune (or reuse the cached) teacher for a task; prints its directory."""
-    from otters.io import atomic_write_json
-    from otters.teacher.finetune import ensure_teacher
-    from otters.teacher.report import teacher_report
-
     path = ensure_teacher(task, model, data_dir, out, force=force, epochs=epochs, max_len=max_len,
                           batch_size=batch_size, lr=lr, eval_every=eval_every, seed=seed, threads=threads,
                           resume=resume, max_train_rows=train_rows, intermediate=intermediate,

@@ -1,14 +1,20 @@
-"""``otters device``: the optoelectronic synapse (decay curve, firing schedule, fit, plot).
+"""``otters device``: the optoelectronic synapse (decay curve, firing schedule, fit, plot, demo).
 
-Thin wrappers over :mod:`otters.device` and :mod:`otters.coding`; heavy imports stay inside the
-command functions so that ``otters --help`` is fast.
+Typer commands over :mod:`otters.device` and :mod:`otters.studies.device`: parse options, print.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from otters.device import PAPER_CURVE, fit_decay, load_curve, plot_fit, plot_schedule, read_samples_csv, save_curve
+from otters.studies.device import DEMO_PROFILES, run_device_demo, schedule_dict
 
 device_app = typer.Typer(
     help="The optoelectronic synapse: decay curve O(t), TTFS firing schedule, fit to measurements.",
@@ -19,42 +25,7 @@ _CURVE_HELP = "Curve JSON (from `otters device fit --out`); default: the paper's
 
 
 def _curve(path: Optional[str]):
-    from otters.device import PAPER_CURVE, load_curve
-
     return PAPER_CURVE if path is None else load_curve(path)
-
-
-def schedule_dict(curve, T: int, adc_bits: int = 8, dt: Optional[float] = None) -> dict:
-    """The firing schedule as plain data: the keys of ``otters device schedule --json``.
-
-    With ``dt`` the instants are also placed on a uniform clock (key ``ticks``; OttersError when
-    the clock is too coarse to separate them).
-    """
-    import numpy as np
-
-    from otters.coding import adc_codes, stepped_threshold
-    from otters.device import SampledCurve, clock, coarsest_clock, fire_times
-
-    times = fire_times(curve, T)
-    description = curve.to_dict()
-    if isinstance(curve, SampledCurve):
-        description = {"kind": curve.kind, "n_samples": int(curve.t.size)}
-    data = {
-        "T": T,
-        "steps": list(range(T + 1)),
-        "fire_times": [float(v) for v in times],
-        "levels": [float(v) for v in curve(times)],
-        "thresholds": [float(v) for v in stepped_threshold(1.0, T)],
-        "adc_bits": adc_bits,
-        "adc_codes": [int(v) for v in adc_codes(curve, T, adc_bits)],
-        "coarsest_clock": coarsest_clock(times),
-        "max_level_error": float(np.max(np.abs(curve(times) - (T - np.arange(T + 1)) / T))),
-        "curve": description,
-    }
-    if dt is not None:
-        data["dt"] = dt
-        data["ticks"] = [int(v) for v in clock(times, dt)]
-    return data
 
 
 def schedule(
@@ -65,11 +36,6 @@ def schedule(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
 ) -> None:
     """Firing schedule: t_k with O(t_k) = (T - k)/T and the stepped threshold theta_k (alpha = 1)."""
-    import json
-
-    from rich.console import Console
-    from rich.table import Table
-
     data = schedule_dict(_curve(curve), T, adc_bits, dt)
     if as_json:
         print(json.dumps(data))
@@ -100,13 +66,6 @@ def fit(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
     """Fit O(t) = I0*exp(-(t/tau)^beta) + I_offset to measured samples (differential evolution + polish)."""
-    import json
-
-    from rich.console import Console
-    from rich.table import Table
-
-    from otters.device import fit_decay, plot_fit, read_samples_csv, save_curve
-
     t, current = read_samples_csv(csv)
     result = fit_decay(t, current, seed=seed)
     if out:
@@ -139,10 +98,26 @@ def plot(
     out: str = typer.Option("device.png", "--out", help="Figure file (png/pdf/svg)."),
 ) -> None:
     """Plot the decay curve on a log-time axis with the fire times and the stepped threshold."""
-    from otters.device import plot_schedule
-
     plot_schedule(_curve(curve), T, out)
     print(f"wrote {out}")
+
+
+def demo(
+    out: str = typer.Option("runs/device-demo", "--out", help="Folder of samples.csv, fitted_curve.json, fit.png, "
+                            "schedule.png and summary.json."),
+    profile: str = typer.Option("quick", "--profile", help=f"{' or '.join(DEMO_PROFILES)}: samples, fit iterations, "
+                                "schedules and drawn devices."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the noisy samples, the fit and the drawn devices."),
+    as_json: bool = typer.Option(False, "--json", help="Print summary.json's content instead of the log lines."),
+) -> None:
+    """Measure (synthetic noisy samples), fit O(t), derive the firing schedule and check exact TTFS coding
+    through the device; the device step of ``otters run``."""
+    log = (lambda msg: None) if as_json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    summary = run_device_demo(out, profile, seed, log)
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print(f"wrote {out}: {', '.join(summary['files'])}")
 
 
 def register(app: typer.Typer) -> None:
@@ -150,4 +125,5 @@ def register(app: typer.Typer) -> None:
     device_app.command("schedule")(schedule)
     device_app.command("fit")(fit)
     device_app.command("plot")(plot)
+    device_app.command("demo")(demo)
     app.add_typer(device_app, name="device")

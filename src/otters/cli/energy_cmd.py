@@ -2,7 +2,8 @@
 
 ``otters energy --paper-table`` prints each architecture's energy per attention block per inference
 beside the Otters paper's figures; ``--counts FILE`` prices measured per-stage counts (an audit or
-spike trace). Thin wrappers over :mod:`otters.energy`; heavy imports stay inside the command.
+spike trace); ``otters energy CHECKPOINT --task T`` measures a trained student
+(:func:`otters.studies.energy.checkpoint_energy`). Typer commands: parse options, print.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from otters.energy import FiringStats, Hardware, energy_from_counts, paper_rows
+from otters.energy.plot import plot_paper_table
+from otters.errors import OttersError
+from otters.io import read_json
+from otters.studies.energy import checkpoint_energy
 
 _PARTS = ("FC", "QKV", "attention", "norms", "data_movement", "analog")
 
 
 def _hardware(path: Optional[Path], adc_per: Optional[str]):
-    from otters.energy import Hardware
-    from otters.io import read_json
-
     hw = Hardware.from_dict(read_json(path)) if path is not None else Hardware()
     if adc_per is not None:
         hw = Hardware.from_dict({**hw.__dict__, "adc_per": adc_per})
@@ -27,10 +33,6 @@ def _hardware(path: Optional[Path], adc_per: Optional[str]):
 
 
 def _stats(path: Optional[Path]):
-    from otters.energy import FiringStats
-    from otters.errors import OttersError
-    from otters.io import read_json
-
     stats = FiringStats.default()
     if path is None:
         return stats
@@ -45,9 +47,6 @@ def _fmt(value, digits: int = 3) -> str:
 
 
 def _print_table(rows: list[dict]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     cfg = rows[0]["config"]
     title = (f"Energy per {'attention block' if cfg['scope'] == 'block' else 'model'} per inference (mJ): "
              f"{cfg['geometry']}, seq len {cfg['seq_len']}, table {cfg['table']}, Otters ADC per {cfg['adc_per']}")
@@ -67,33 +66,7 @@ def _print_table(rows: list[dict]) -> None:
                   "* derived from the paper's stated 2.72x gain. Assumptions: docs/energy.md.")
 
 
-def checkpoint_energy(checkpoint: Path, task: str, split: str, sentences: int, max_len: int, table: str, hw) -> dict:
-    """Energy per inference of a student checkpoint's spiking model, measured on ``sentences`` rows of
-    ``task``'s ``split`` (otters.energy.audit_adapter.measure_energy): the report, per part, and the audit totals."""
-    import torch
-
-    from otters.cli import bert_inputs
-    from otters.energy.audit_adapter import measure_energy
-
-    torch.set_num_threads(min(2, torch.get_num_threads()))
-    model, description = bert_inputs.student(checkpoint, None, "minilm-l6", None)
-    tokenizer = bert_inputs.tokenizer_for(checkpoint)
-    texts_a, texts_b, source = bert_inputs.sentences(sentences, task, split)
-    batch = bert_inputs.tokenize(tokenizer, texts_a, texts_b, max_len, model.config.vocab_size)
-    report, audit = measure_energy(model, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], table, hw)
-    audited = audit.to_dict()
-    return {"model": {**description, **audited["model"]}, "input": {"source": source, "sentences": audit.sentences,
-            "tokens": audit.tokens, "mean_tokens": audit.tokens / audit.sentences}, "table": report.table,
-            "hardware": {"adc_per": hw.adc_per, "adc_bits": hw.adc_bits, "column_rows": hw.column_rows},
-            "total_mj": report.total_mj, "parts": report.parts(), "blocks": report.blocks(),
-            "by_data": report.by_data(), "audit": {"spiking": audited["spiking"], "digital": audited["digital"]},
-            "per_inference": "mean over the sentences"}
-
-
 def _print_measured(data: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     m, inp = data["model"], data["input"]
     table = Table(title=f"Energy per inference (mJ), measured: {m['preset']} / {m['geometry']} on {inp['source']} "
                         f"(mean {inp['mean_tokens']:.1f} tokens), table {data['table']}, ADC per {data['hardware']['adc_per']}")
@@ -127,8 +100,6 @@ def energy(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a stacked bar plot (png, pdf, svg)."),
 ) -> None:
     """Energy per inference: computation + data movement + analog parts (docs/energy.md)."""
-    from otters.errors import OttersError
-
     hw = _hardware(hardware, adc_per)
     if checkpoint is not None or task is not None:
         if checkpoint is None or task is None:
@@ -140,9 +111,6 @@ def energy(
             _print_measured(data)
         return
     if counts is not None:
-        from otters.energy import energy_from_counts
-        from otters.io import read_json
-
         report = energy_from_counts(read_json(counts), table, hw, model=counts.stem)
         data = report.to_dict()
         if json_out:
@@ -154,13 +122,9 @@ def energy(
         return
     if not paper_table:
         raise OttersError("choose --paper-table (analytical models) or --counts FILE (measured counts)")
-    from otters.energy import paper_rows
-
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
     rows = paper_rows(geometry, seq_len, table, hw, _stats(stats), names, scope)
     if plot is not None:
-        from otters.energy.plot import plot_paper_table
-
         plot_paper_table(rows, plot)
     if json_out:
         keys = ("model", "label", "total_mj", "paper_total_mj", "paper_derived", "parts", "blocks", "paper_parts",

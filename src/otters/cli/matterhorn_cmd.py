@@ -1,7 +1,7 @@
-"""``otters matterhorn-table``: the k table of issue 9 (silent ratio, SNN accuracy, energy per dead zone k).
+"""``otters matterhorn-table``: the Matterhorn k table (silent ratio, SNN accuracy, energy per dead zone k).
 
-Thin wrapper over :func:`otters.train.matterhorn_table.matterhorn_table` (Matterhorn, arXiv 2601.22876,
-on the Otters spiking BERT). Heavy imports stay inside the command.
+Typer command over :func:`otters.studies.matterhorn_table.matterhorn_table` (Matterhorn, arXiv 2601.22876,
+on the Otters spiking BERT): parse options, print.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from otters.io import atomic_write_json
+from otters.studies.matterhorn_table import matterhorn_table, table_plot
+from otters.studies.sparsity import parse_dead_zones
 
 
 def _print(rows: list[dict]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     ref = rows[0]
     metric = next(k for k in ref if k.startswith("snn_"))[4:]
     layers = list(ref["silent_per_layer"])
@@ -63,13 +66,9 @@ def matterhorn_table_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the rows as JSON here."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as one JSON list."),
 ) -> None:
-    """Matterhorn's k table on a trained student: silent ratio, SNN accuracy and energy per dead zone k (issue 9)."""
-    from otters.cli.sparsity_cmd import _dead_zones
-    from otters.io import atomic_write_json
-    from otters.train.matterhorn_table import matterhorn_table, table_plot
-
+    """Matterhorn's k table on a trained student: silent ratio, SNN accuracy and energy per dead zone k."""
     log = (lambda msg: None) if as_json else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    rows = matterhorn_table(checkpoint, task, _dead_zones(dead_zones), finetune_steps, split, samples,
+    rows = matterhorn_table(checkpoint, task, parse_dead_zones(dead_zones), finetune_steps, split, samples,
                             calibration_samples, batch, seed, table_name, teacher, work_dir, data_dir, threads=threads,
                             log=log)
     if out is not None:

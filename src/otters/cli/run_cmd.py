@@ -1,15 +1,23 @@
 """``otters run``: text -> teacher -> Otters-1bitKV student -> spiking BERT -> exactness, accuracy,
-energy, robustness -> report.html + summary.json (docs/run.md). A thin wrapper over
-:mod:`otters.pipeline`; heavy imports stay inside the command so ``otters --help`` is fast.
+energy, robustness -> report.html + summary.json (docs/run.md). Typer command over
+:mod:`otters.pipeline`: parse options, print the summary.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
+
+from otters.io import read_json
+from otters.pipeline import open_run, run_pipeline
+from otters.report import RunSummary, terminal_commands, terminal_table
+from otters.report.record import from_json
 
 _TASK_HELP = "task: rt (embedded Rotten Tomatoes, default) or a GLUE task (sst2, mrpc, rte, ...)"
 
@@ -28,28 +36,21 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="seed of training, subsets and drawn chips (default 0)"),
 ) -> None:
     """Run the whole pipeline: teacher, distillation, conversion, exactness, accuracy, energy, robustness, report."""
-    from rich.console import Console
-
-    from otters.pipeline import open_run, run_pipeline
-    from otters.report import terminal_commands, terminal_table
-
     console = Console(stderr=True)
     ctx, state = open_run(out, resume, task, profile, seed, data_dir, model, teacher,
                           log=lambda msg: console.print(f"  {msg}", markup=False, highlight=False))
     console.print(f"[bold]otters run[/bold]: task {ctx.task}, profile {ctx.profile.name}, run directory {ctx.run_dir}")
     with _terminate_as_interrupt():
         result = run_pipeline(ctx, state, console)
-    from otters.io import read_json
-
-    summary = read_json(Path(result["json"]))
+    summary = from_json(RunSummary, read_json(result.json))
     out_console = Console()
     if not out_console.is_terminal:  # a pipe or a file: wide enough for the table's three columns
         out_console = Console(width=max(out_console.width, 140))
     out_console.print(terminal_table(summary))
     for line in terminal_commands(summary):  # plain print: a command line is never wrapped
         print(line)
-    print(f"report: {result['html']}\nsummary: {result['json']}", flush=True)
-    if summary.get("exactness") and not summary["exactness"]["verify"]["exact"]:
+    print(f"report: {result.html}\nsummary: {result.json}", flush=True)
+    if summary.exactness and not summary.exactness.verify.exact:
         raise typer.Exit(1)
 
 
@@ -58,9 +59,6 @@ def _terminate_as_interrupt():
     """Inside the block, ``kill PID`` (SIGTERM) stops the run like Ctrl-C: the finished steps stay recorded,
     the interrupted one is named with the ``--resume`` command, exit status 130 (a ``kill -9`` leaves the
     same record, silently). The previous handler is restored afterwards."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return

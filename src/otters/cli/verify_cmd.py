@@ -1,213 +1,32 @@
 """``otters verify``: convert a QNN to a spiking network and check that it is lossless.
 
-Thin wrapper over :func:`otters.convert` and :func:`otters.verify` (Otters, ICLR 2026,
-Proposition 1). Heavy imports stay inside the command so that ``otters --help`` is fast.
+Typer command over :mod:`otters.studies.verify` (Otters, ICLR 2026, Proposition 1): parse options, print.
 Exit status: 0 when the SNN reproduces the QNN exactly, 1 when it does not, 2 on bad input.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
-
-def _random_model(depth: int, width: int, bits: int, weight_bits: int, signed: bool, residual: bool, seed: int, batch: int):
-    import torch
-
-    from otters.errors import OttersError
-    from otters.nn.qmlp import QuantMLPConfig, random_qmlp
-
-    for name, value, lo, hi in (("--depth", depth, 1, 64), ("--width", width, 1, 16384), ("--batch", batch, 1, 1 << 16)):
-        if not lo <= value <= hi:
-            raise OttersError(f"{name} must be in {lo}..{hi}, got {value}")
-    config = QuantMLPConfig(
-        sizes=[width] * (depth + 1),
-        act_bits=bits,
-        weight_bits=weight_bits,
-        signed_input=signed,
-        signed_hidden=signed,
-        residual=residual,
-    )
-    x = torch.randn(batch, width, generator=torch.Generator().manual_seed(seed + 1))
-    return random_qmlp(config, x, seed=seed), x
-
-
-def bert_verify_result(checkpoint, preset, geometry, init, seed, sentences, task, split, max_len, curve, simulator,
-                       adc_bits, chip_std, synapse_std, coding=None, dead_zone=None):
-    """(VerifyResult, model description) of a whole BERT student on real sentences (otters.snn.bert).
-
-    A checkpoint runs with its own coding (``coding.json``); ``coding`` / ``dead_zone`` given (re)configure
-    it: M-TTFS silent levels calibrated on the first ``sentences`` rows of ``task``'s train split, the dead
-    zone applied to the QNN (which is then the dead-zone QNN the SNN must equal)."""
-    import torch
-
-    from otters.cli import bert_inputs
-    from otters.device import PAPER_CURVE, load_curve
-    from otters.errors import OttersError
-    from otters.snn import draw_variation
-    from otters.snn.bert import verify_bert
-    from otters.snn.convert import convert
-    from otters.snn.mttfs import model_coding
-
-    torch.set_num_threads(min(2, torch.get_num_threads()))
-    if simulator not in ("event", "threshold"):
-        raise OttersError(f"a BERT student runs --simulator event or threshold, not {simulator!r}")
-    model, description = bert_inputs.student(checkpoint, preset, geometry, init, seed)
-    tokenizer = bert_inputs.tokenizer_for(checkpoint, geometry if preset else None)
-    texts_a, texts_b, source = bert_inputs.sentences(sentences, task, split)
-    batch = bert_inputs.tokenize(tokenizer, texts_a, texts_b, max_len, model.config.vocab_size)
-    if checkpoint is None:
-        bert_inputs.calibrate(model, batch)  # a fresh preset: LSQ steps from these sentences
-    if coding is not None or dead_zone:
-        _configure_bert(model, tokenizer, coding or model_coding(model), int(dead_zone or 0), sentences, task, max_len)
-    device_curve = PAPER_CURVE if curve is None else load_curve(curve)
-    snn = convert(model, device_curve, adc_bits=adc_bits)
-    variation = None
-    if chip_std or synapse_std:
-        variation = draw_variation(device_curve, chip_std, chip_std, chip_std, synapse_std, seed)
-    result = verify_bert(model, snn, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
-                         fire_mode=simulator, variation=variation)
-    description.update({"coding": model_coding(model), "snn_coding": snn.coding,
-                        "dead_zone": max((int(getattr(m, "dead_zone", 0)) for m in model.modules()), default=0)})
-    description.update({"sentences": int(batch["input_ids"].shape[0]), "source": source,
-                        "tokens": int(batch["attention_mask"].sum()), "curve": str(curve) if curve else "paper",
-                        "adc_bits": adc_bits, "chip_std": chip_std, "synapse_std": synapse_std})
-    return result, description
-
-
-def bert_hardware_result(checkpoint, preset, geometry, init, seed, sentences, task, split, max_len, curve, adc_bits,
-                         dt, drift, jitter, read_noise) -> tuple:
-    """(HardwareVerification, model description): the hardware-level simulation of a BERT student
-    against its closed form (otters.snn.hardware_verify); the fast path reads through 8-bit codes."""
-    import torch
-
-    from otters.cli import bert_inputs
-    from otters.device import PAPER_CURVE, load_curve
-    from otters.snn.convert import convert
-    from otters.snn.hardware_verify import chip_read, verify_hardware
-
-    torch.set_num_threads(min(2, torch.get_num_threads()))
-    model, description = bert_inputs.student(checkpoint, preset, geometry, init, seed)
-    tokenizer = bert_inputs.tokenizer_for(checkpoint, geometry if preset else None)
-    texts_a, texts_b, source = bert_inputs.sentences(sentences, task, split)
-    batch = bert_inputs.tokenize(tokenizer, texts_a, texts_b, max_len, model.config.vocab_size)
-    if checkpoint is None:
-        bert_inputs.calibrate(model, batch)
-    snn = convert(model, PAPER_CURVE if curve is None else load_curve(curve))
-    read = chip_read(snn, dt, adc_bits, drift, jitter, read_noise)
-    result = verify_hardware(snn, read, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], seed)
-    description.update({"sentences": int(batch["input_ids"].shape[0]), "source": source,
-                        "tokens": int(batch["attention_mask"].sum()), "curve": str(curve) if curve else "paper"})
-    return result, description
-
-
-def _print_hardware(result, model: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    s = result.settings
-    table = Table(title=f"Hardware-level simulation vs closed form: dt {s['dt']:.3g} s, {s['adc_bits']}-bit ADC, "
-                        f"jitter {s['jitter']:.3g} s, read noise {s['read_noise']:.3g}, {s['sentences']} sentences")
-    for col in ("population / stage", "layer", "compared", "mismatches", "max diff", "max spikes/neuron"):
-        table.add_column(col, justify="left" if col in ("population / stage", "layer") else "right", no_wrap=True)
-    for p in result.populations:
-        table.add_row(p.name, p.layer, str(p.neurons), str(p.mismatches), str(p.max_level_diff),
-                      str(p.max_spikes_per_neuron), style=None if p.mismatches == 0 else "bold red")
-    for st in result.stages:
-        table.add_row(st.name, st.layer, str(st.outputs), str(st.mismatches), f"{st.max_diff:.4g}", "-",
-                      style=None if st.mismatches == 0 else "bold red")
-    console = Console(width=max(Console().width, 110))
-    console.print(table)
-    verdict = "[green]exact[/green]" if result.exact else \
-        f"[bold red]NOT exact[/bold red] (first layer that differs: {result.first_inexact_layer})"
-    console.print(f"{verdict}: max level diff {result.max_level_diff}, max spikes per neuron "
-                  f"{result.max_spikes_per_neuron} (counted from threshold crossings)")
-
-
-def _configure_bert(model, tokenizer, coding, dead_zone, sentences, task, max_len) -> None:
-    """configure_coding of a BERT student; M-TTFS silent levels from ``task``'s training sentences."""
-    from otters.cli import bert_inputs
-    from otters.snn.mttfs import calibrate_silent, configure_coding
-
-    silent = "zero"
-    if coding == "mttfs":
-        texts_a, texts_b, _ = bert_inputs.sentences(sentences, task, "train")
-        calib = bert_inputs.tokenize(tokenizer, texts_a, texts_b, max_len, model.config.vocab_size)
-        silent = calibrate_silent(model, calib)
-    configure_coding(model, coding, dead_zone, silent=silent)
-
-
-def verify_result(
-    checkpoint: Optional[Path],
-    random_mlp: bool,
-    depth: int = 3,
-    width: int = 64,
-    bits: int = 4,
-    weight_bits: int = 1,
-    signed: bool = False,
-    residual: bool = False,
-    seed: int = 0,
-    batch: int = 16,
-    curve: Optional[Path] = None,
-    simulator: str = "event",
-    adc_bits: int = 8,
-    chip_std: float = 0.0,
-    synapse_std: float = 0.0,
-    coding: str = "ttfs",
-    dead_zone: int = 0,
-    granularity: str = "layer",
-):
-    """(VerifyResult, model description dict): what ``otters verify`` computes and prints (QuantMLP).
-
-    ``coding`` "mttfs" / ``dead_zone`` k: Matterhorn's masked TTFS (silent levels calibrated on a second
-    draw of inputs) and the dead-zone QNN it must equal (otters.snn.mttfs, docs/matterhorn.md)."""
-    import torch
-
-    from otters import convert, verify
-    from otters.device import PAPER_CURVE, load_curve
-    from otters.errors import OttersError
-    from otters.snn import SIMULATORS, draw_variation
-
-    torch.set_num_threads(min(2, torch.get_num_threads()))
-    if simulator not in SIMULATORS:
-        raise OttersError(f"--simulator must be one of {', '.join(SIMULATORS)}, got {simulator!r}")
-    if (checkpoint is None) == (not random_mlp):
-        raise OttersError("give a checkpoint file or --random-mlp (not both)")
-    if random_mlp:
-        qnn, x = _random_model(depth, width, bits, weight_bits, signed, residual, seed, batch)
-        model = {"kind": "random-mlp", "depth": depth, "width": width, "bits": bits, "weight_bits": weight_bits,
-                 "signed": signed, "residual": residual, "seed": seed}
-    else:
-        from otters.snn.checkpoints import load_for_verify
-
-        qnn, make_inputs = load_for_verify(checkpoint)
-        x = make_inputs(batch, seed)
-        model = {"kind": "checkpoint", "path": str(checkpoint), "seed": seed}
-    device_curve = PAPER_CURVE if curve is None else load_curve(curve)
-    calibration = None
-    if coding != "ttfs" or dead_zone:
-        from otters.snn.mttfs import configure_coding
-
-        configure_coding(qnn, coding, dead_zone)  # with a dead zone, the QNN checked is the dead-zone QNN
-        calibration = (torch.randn(x.shape, generator=torch.Generator().manual_seed(seed + 2)) if random_mlp
-                       else make_inputs(batch, seed + 1))
-        model.update({"coding": coding, "dead_zone": dead_zone, "granularity": granularity})
-    snn = convert(qnn, device_curve, adc_bits=adc_bits, coding=coding, calibration=calibration, granularity=granularity)
-    variation = None
-    if chip_std or synapse_std:
-        variation = draw_variation(device_curve, chip_std, chip_std, chip_std, synapse_std, seed)
-    result = verify(qnn, snn, x, simulator=simulator, variation=variation)
-    model.update({"batch": int(x.shape[0]), "curve": str(curve) if curve else "paper", "adc_bits": adc_bits,
-                  "chip_std": chip_std, "synapse_std": synapse_std})
-    return result, model
+from otters.errors import OttersError
+from otters.studies.verify import (
+    BertVerifyRequest,
+    DeviceSettings,
+    HardwareSettings,
+    MlpVerifyRequest,
+    verify_bert_hardware,
+    verify_bert_student,
+    verify_mlp,
+)
 
 
 def _print_table(result, model: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     title = f"QNN -> SNN verification ({result.simulator} simulator, {result.samples} samples, {model['kind']})"
     table = Table(title=title)
     for col in ("layer", "kind", "neurons", "max diff", "mismatches", "spikes", "max/neuron", "sparsity"):
@@ -231,6 +50,26 @@ def _print_table(result, model: dict) -> None:
     console.print(table)
     verdict = "[green]exact[/green]" if result.exact else f"[bold red]NOT exact[/bold red] (first: {result.first_inexact})"
     console.print(f"{verdict}: max level diff {result.max_level_diff}, max spikes per neuron {result.max_spikes_per_neuron}")
+
+
+def _print_hardware(result, model: dict) -> None:
+    s = result.settings
+    table = Table(title=f"Hardware-level simulation vs closed form: dt {s['dt']:.3g} s, {s['adc_bits']}-bit ADC, "
+                        f"jitter {s['jitter']:.3g} s, read noise {s['read_noise']:.3g}, {s['sentences']} sentences")
+    for col in ("population / stage", "layer", "compared", "mismatches", "max diff", "max spikes/neuron"):
+        table.add_column(col, justify="left" if col in ("population / stage", "layer") else "right", no_wrap=True)
+    for p in result.populations:
+        table.add_row(p.name, p.layer, str(p.neurons), str(p.mismatches), str(p.max_level_diff),
+                      str(p.max_spikes_per_neuron), style=None if p.mismatches == 0 else "bold red")
+    for st in result.stages:
+        table.add_row(st.name, st.layer, str(st.outputs), str(st.mismatches), f"{st.max_diff:.4g}", "-",
+                      style=None if st.mismatches == 0 else "bold red")
+    console = Console(width=max(Console().width, 110))
+    console.print(table)
+    verdict = "[green]exact[/green]" if result.exact else \
+        f"[bold red]NOT exact[/bold red] (first layer that differs: {result.first_inexact_layer})"
+    console.print(f"{verdict}: max level diff {result.max_level_diff}, max spikes per neuron "
+                  f"{result.max_spikes_per_neuron} (counted from threshold crossings)")
 
 
 def verify_command(
@@ -274,48 +113,43 @@ def verify_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
 ) -> None:
     """Convert a QNN to a TTFS spiking network (Proposition 1) and check it reproduces the QNN exactly."""
-    import json
-
-    from otters.errors import OttersError
-
     if random_init and hf_init:
         raise OttersError("choose --random-init or --hf, not both")
     is_student = checkpoint is not None and Path(checkpoint).is_dir()
+    device = DeviceSettings(curve=curve, adc_bits=adc_bits, chip_std=chip_std, synapse_std=synapse_std)
     if preset is not None or is_student:
         if random_mlp:
             raise OttersError("--random-mlp verifies an MLP; drop it to verify a BERT student")
         if preset is not None and checkpoint is not None:
             raise OttersError("give a checkpoint or --preset, not both")
         init = "random" if random_init else "hf" if hf_init else None
+        request = BertVerifyRequest(
+            checkpoint=checkpoint if is_student else None, preset=preset, geometry=geometry, init=init, seed=seed,
+            sentences=batch, task=task, split=split, max_len=max_len, simulator=simulator, device=device,
+            coding=coding, dead_zone=dead_zone)
         if simulator == "hardware":
-            if coding not in (None, "ttfs") or dead_zone or chip_std or synapse_std:
-                raise OttersError("--simulator hardware runs plain TTFS on a nominal or drifting chip: drop --coding, "
-                                  "--dead-zone, --chip-std and --synapse-std (use --drift, --jitter, --read-noise)")
-            result, model = bert_hardware_result(checkpoint if is_student else None, preset, geometry, init, seed, batch,
-                                                 task, split, max_len, curve, adc_bits, dt, drift, jitter, read_noise)
+            verification = verify_bert_hardware(request, HardwareSettings(dt, drift, jitter, read_noise))
             if as_json:
-                print(json.dumps({**result.to_dict(), "model": model}))
+                print(json.dumps(verification.to_dict()))
             else:
-                _print_hardware(result, model)
-            if not result.exact:
+                _print_hardware(verification.result, verification.model)
+            if not verification.exact:
                 raise typer.Exit(1)
             return
-        result, model = bert_verify_result(checkpoint if is_student else None, preset, geometry, init, seed, batch, task,
-                                           split, max_len, curve, simulator, adc_bits, chip_std, synapse_std, coding,
-                                           dead_zone)
+        verification = verify_bert_student(request)
     else:
         if simulator == "hardware":
             raise OttersError("--simulator hardware simulates a BERT student (--preset or a student directory); "
                               "an MLP has the tick reference (--simulator tick)")
-        result, model = verify_result(checkpoint, random_mlp, depth, width, bits, weight_bits, signed, residual, seed,
-                                      batch, curve, simulator, adc_bits, chip_std, synapse_std, coding or "ttfs",
-                                      dead_zone or 0, granularity)
+        verification = verify_mlp(MlpVerifyRequest(
+            checkpoint=checkpoint, random_mlp=random_mlp, depth=depth, width=width, bits=bits, weight_bits=weight_bits,
+            signed=signed, residual=residual, seed=seed, batch=batch, simulator=simulator, device=device,
+            coding=coding or "ttfs", dead_zone=dead_zone or 0, granularity=granularity))
+    result = verification.result
     if as_json:
-        payload = result.to_dict()
-        payload["model"] = model
-        print(json.dumps(payload))
+        print(json.dumps(verification.to_dict()))
     else:
-        _print_table(result, model)
+        _print_table(result, verification.model)
     if not result.exact:
         raise typer.Exit(1)
 

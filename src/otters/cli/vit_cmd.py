@@ -93,10 +93,10 @@ def train_command(
 ) -> None:
     """Train the spiking ViT for each seed and report test accuracy, firing rates, ACs/MACs, energy."""
     _threads(threads)
-    from otters.vit.data import load_images
     from otters.errors import OttersError
-    from otters.vit.train import TrainSettings
+    from otters.vit.data import load_images
     from otters.vit.experiment import restart_runs, run_experiment
+    from otters.vit.train import TrainSettings
 
     if seeds < 1:
         raise OttersError(f"--seeds must be >= 1, got {seeds}")
@@ -155,9 +155,9 @@ def budget_command(
 ) -> None:
     """Time a few training steps and project one `vit train` run (training, validation, test pass)."""
     _threads(threads)
+    from otters.vit.budget import estimate_run
     from otters.vit.data import load_images
     from otters.vit.train import TrainSettings
-    from otters.vit.budget import estimate_run
 
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, limit_train=limit_train,
                              budget_s=_budget(budget_min))
@@ -201,12 +201,12 @@ def eval_command(
 ) -> None:
     """Evaluate a trained ViT checkpoint: accuracy, firing rates, ACs/MACs and energy per image."""
     _threads(threads)
-    from otters.vit.data import load_images
+    import torch
+
     from otters.errors import OttersError
+    from otters.vit.data import load_images
     from otters.vit.energy import ENERGY_TABLES, energy_tables
     from otters.vit.train import evaluate_vit, load_vit
-
-    import torch
 
     if split not in ("test", "val"):
         raise OttersError(f"--split must be test or val, got {split!r}")

@@ -15,6 +15,9 @@ import os
 import shutil
 from pathlib import Path
 
+from otters.errors import OttersError
+from otters.report.results import DistillResult
+
 
 def _digest(path: Path) -> str:
     h = hashlib.sha256()
@@ -29,8 +32,6 @@ def export_student(source, target) -> dict:
     {"dir", "source", "files": {name: bytes}, "sha256": of student.safetensors}. Same content: no copy."""
     source, target = Path(source), Path(target)
     if not (source / "otters.json").is_file():
-        from otters.errors import OttersError
-
         raise OttersError(f"{source} is not a student checkpoint (no otters.json); resume the run: "
                           f"otters run --resume {target.parent}")
     files = sorted(p.name for p in source.iterdir() if p.is_file())
@@ -51,10 +52,10 @@ def export_student(source, target) -> dict:
             "sha256": _digest(weights) if weights.is_file() else None}
 
 
-def export_students(run_dir, distill_result: dict) -> dict:
+def export_students(run_dir, distilled: DistillResult) -> dict:
     """``<run>/student`` from the base student, ``<run>/student-hat<h>`` from each HAT student."""
     run_dir = Path(run_dir)
-    out = {"base": export_student(distill_result["student"], run_dir / "student")}
-    for h in distill_result.get("hat_students", []):
-        out[f"hat{h['hat']:g}"] = export_student(h["student"], run_dir / f"student-hat{h['hat']:g}")
+    out = {"base": export_student(distilled.student, run_dir / "student")}
+    for h in distilled.hat_students:
+        out[f"hat{h.hat:g}"] = export_student(h.student, run_dir / f"student-hat{h.hat:g}")
     return out

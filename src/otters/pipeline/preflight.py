@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import platform
+import shutil
 from pathlib import Path
 
+import torch
+
+from otters.data.splits import available_splits, load_split
+from otters.data.tasks import get_task
+from otters.data.tokenize import resolve_model_dir
 from otters.errors import OttersError
 
 SETUP = "bash scripts/setup.sh"
@@ -28,8 +35,6 @@ def check_libraries() -> None:
 
 def check_model(model_dir=None) -> Path:
     """The base model of the teacher (default: the packaged all-MiniLM-L6-v2) exists; returns its folder."""
-    from otters.data.tokenize import resolve_model_dir
-
     try:
         return resolve_model_dir(model_dir)
     except OttersError as exc:
@@ -41,9 +46,6 @@ def check_model(model_dir=None) -> Path:
 def evaluation_split(task: str, data_dir=None) -> str:
     """The split scored in the report: rt's held-out ``test``; GLUE's official ``dev`` if its file is
     present, else the ``validation`` split carved from train.tsv (GLUE test labels are not public)."""
-    from otters.data.splits import available_splits
-    from otters.data.tasks import get_task
-
     spec = get_task(task)
     if spec.name == "rt":
         return "test"
@@ -52,9 +54,6 @@ def evaluation_split(task: str, data_dir=None) -> str:
 
 def check_data(task: str, data_dir=None) -> dict:
     """The task's training rows can be read; returns {"task", "eval_split", "train_rows", "eval_rows"}."""
-    from otters.data.splits import available_splits, load_split
-    from otters.data.tasks import get_task
-
     spec = get_task(task)
     hint = (f"run: {SETUP}" if spec.name == "rt" else
             f"pass --data-dir DIR holding {spec.folder}/train.tsv (GLUE layout) or set OTTERS_GLUE_DIR")
@@ -74,8 +73,6 @@ def check_data(task: str, data_dir=None) -> dict:
 
 def chromium_path() -> str | None:
     """The headless browser used to check the report (optional; scripts/setup.sh installs it)."""
-    import shutil
-
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
         if found:
@@ -86,10 +83,6 @@ def chromium_path() -> str | None:
 def machine() -> dict:
     """What the run ran on: CPU count, torch threads (as set for the run), torch and Python versions,
     platform, accelerator, load average at the start (a loaded machine inflates every wall time)."""
-    import platform
-
-    import torch
-
     return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__,
             "python": platform.python_version(), "platform": platform.platform(terse=True),
             "processor": platform.machine(),

@@ -3,7 +3,7 @@
 A profile fixes every knob of every step, so a run directory's ``run.json`` says exactly what was
 done and ``--resume`` can refuse a run whose settings changed. Sources of the recipe: Sorbet (ICML
 2025) staged distillation and Otters (ICLR 2026, Sec. 4-5: 1-bit K/V, T = 15, HAT2 = 20 % noise,
-device-variation robustness); PAPERS.md sec. 1.3 and 2.
+device-variation robustness).
 
 Why ``quick`` is this size (measured on 2 idle CPU cores, docs/run.md section 6): a MiniLM-L6 teacher
 step at batch 32 x 64 tokens takes ~0.45 s and a distillation step ~1.3 s, so quick fine-tunes the

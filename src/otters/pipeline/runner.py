@@ -1,7 +1,7 @@
 """``otters run``: one command from text to a verified spiking model, an energy bill and a report.
 
-Steps (each a function of ``(RunContext, RunState)`` returning a JSON dict, recorded atomically in
-``<run>/run.json`` when it returns; ``--resume`` skips the recorded ones and re-enters the
+Steps (each a function of ``(RunContext, RunState)`` returning its dataclass of
+``otters.report.results``, recorded atomically in ``<run>/run.json`` when it returns; ``--resume`` skips the recorded ones and re-enters the
 interrupted one, whose trainer continues from its own checkpoint):
 
 preflight -> device -> teacher -> distill -> verify -> evaluate -> energy -> robustness -> report.
@@ -12,6 +12,7 @@ Sources: Otters (ICLR 2026) for the device, Proposition 1, 1-bit K/V, HAT and ro
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from contextlib import contextmanager
@@ -19,57 +20,55 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from otters.data.tasks import get_task
 from otters.errors import OttersError
+from otters.io import atomic_write_json, read_json
 from otters.pipeline.context import RunContext
+from otters.pipeline.export import export_students
 from otters.pipeline.preflight import preflight
-from otters.pipeline.profiles import get_profile
+from otters.pipeline.profiles import Profile, get_profile
 from otters.pipeline.state import RunState
 from otters.pipeline.steps_eval import step_energy, step_evaluate, step_robustness, step_verify
 from otters.pipeline.steps_train import step_device, step_distill, step_teacher
+from otters.report import write_report
+from otters.report.browser import check_in_browser
+from otters.report.results import PreflightResult, ReportResult
+from otters.train.common import set_threads
 
 
-def step_preflight(ctx: RunContext, state: RunState) -> dict:
+def step_preflight(ctx: RunContext, state: RunState) -> PreflightResult:
     """Libraries, base model and data present (each failure names its fix); what the machine is."""
-    found = preflight(ctx.task, ctx.data_dir, ctx.model_dir)
-    ctx.eval_split = found["eval_split"]
+    found = PreflightResult(**preflight(ctx.task, ctx.data_dir, ctx.model_dir))
+    ctx.eval_split = found.eval_split
     return found
 
 
-def step_report(ctx: RunContext, state: RunState) -> dict:
+def step_report(ctx: RunContext, state: RunState) -> ReportResult:
     """The packed student(s) copied to ``<run>/student`` (``otters.pipeline.export``), then report.html
     (self-contained) and summary.json from everything recorded so far."""
-    from otters.pipeline.export import export_students
-    from otters.report import write_report
-
     students = export_students(ctx.run_dir, state.result("distill")) if state.done("distill") else {}
     steps = dict(state.steps)
-    steps["report"] = {"wall_s": 0.0, "result": {"students": students}}
-    out = write_report(ctx.run_dir, state.settings, steps)
+    steps["report"] = {"wall_s": 0.0, "result": None}  # its own time is added once it is known
+    out = write_report(ctx.run_dir, state.settings, steps, students)
     check = _browser_check(out)
-    return {"html": out["html"], "json": out["json"], "figures": out["figures"], "students": students,
-            "browser_check": check}
+    return ReportResult(html=out.html, json=out.json, figures=out.figures, students=students, browser_check=check)
 
 
-def _record_report_time(result: dict, wall: float) -> None:
+def _record_report_time(result: ReportResult, wall: float) -> None:
     """summary.json is written inside the report step: add that step's own wall time once it is known."""
-    from otters.io import atomic_write_json, read_json
-
-    summary = read_json(result["json"])
+    summary = read_json(result.json)
     summary["steps"]["report"] = round(float(wall), 2)
     summary["total_wall_s"] = float(sum(summary["steps"].values()))
-    atomic_write_json(result["json"], summary)
+    atomic_write_json(result.json, summary)
 
 
-def _browser_check(out: dict) -> dict:
+def _browser_check(out) -> dict:
     """Open the report in headless Chromium when there is one (otters.report.browser) and add the verdict to
     summary.json (report.html cannot hold the verdict on itself)."""
-    from otters.io import atomic_write_json, read_json
-    from otters.report.browser import check_in_browser
-
-    check = check_in_browser(out["html"], [k for k, v in out["figures"].items() if v])
-    summary = read_json(out["json"])
+    check = check_in_browser(out.html, [k for k, v in out.figures.items() if v])
+    summary = read_json(out.json)
     summary["browser_check"] = check
-    atomic_write_json(out["json"], summary)
+    atomic_write_json(out.json, summary)
     return check
 
 
@@ -110,8 +109,6 @@ def _glue_env(data_dir):
 
 
 def _context(run_dir, task, profile, seed, data_dir, model_dir, teacher, overrides, log) -> RunContext:
-    from otters.data.tasks import get_task
-
     return RunContext(Path(run_dir).expanduser().resolve(), get_task(task).name, get_profile(profile, **(overrides or {})), int(seed),
                       Path(data_dir).expanduser().resolve() if data_dir else None,
                       Path(model_dir).expanduser().resolve() if model_dir else None,
@@ -142,6 +139,7 @@ def open_run(out=None, resume=None, task=None, profile=None, seed=None, data_dir
             raise OttersError(f"--resume continues the run with its own settings; drop {', '.join('--' + c.replace('_', '-') for c in clash)} "
                               f"or start a new run")
         state.check_settings(ctx.settings())
+        state.check_records()  # a run directory of another otters version is refused before anything is written
         return ctx, state
     ctx = _context(out or default_run_dir(task or "rt", profile or "quick"), task or "rt", profile or "quick",
                    0 if seed is None else seed, data_dir, model_dir, teacher, overrides, log)
@@ -152,29 +150,24 @@ def _normal(key, value):
     if key in ("data_dir", "model_dir", "teacher"):
         return Path(value).expanduser().resolve()
     if key == "task":
-        from otters.data.tasks import get_task
-
         return get_task(value).name
     return value
 
 
 def _profile_from_record(record: dict):
-    from otters.pipeline.profiles import Profile
-
     fields = dict(record)
     fields["hat"] = tuple(fields.get("hat") or ())
     fields["robustness"] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields["robustness"].items()}
     return Profile(**fields)
 
 
-def run_pipeline(ctx: RunContext, state: RunState, console=None, stop_after: str | None = None) -> dict:
-    """Run every step not yet recorded (the report always again); returns the report step's result.
+def run_pipeline(ctx: RunContext, state: RunState, console=None, stop_after: str | None = None) -> ReportResult | None:
+    """Run every step not yet recorded (the report always again); returns the report step's result (None
+    when ``stop_after`` stopped before it).
 
     ``stop_after``: stop after this step (tests, partial runs). Ctrl-C leaves the record of the finished
     steps and the trainers' checkpoints: ``otters run --resume <run>`` continues.
     """
-    from otters.train.common import set_threads
-
     if stop_after is not None and stop_after not in STEP_NAMES:
         raise OttersError(f"unknown step {stop_after!r}; steps: {', '.join(STEP_NAMES)}")
     say = console.print if console is not None else ctx.log
@@ -200,7 +193,7 @@ def run_pipeline(ctx: RunContext, state: RunState, console=None, stop_after: str
                 raise
             wall = time.monotonic() - started
             if name == "preflight" and state.done(name):
-                result = state.result(name) | {"eval_split": result["eval_split"]}
+                result = dataclasses.replace(state.result(name), eval_split=result.eval_split)
                 wall = state.steps[name]["wall_s"]
             state.finish(name, result, wall)
             if name == "report":
@@ -208,4 +201,4 @@ def run_pipeline(ctx: RunContext, state: RunState, console=None, stop_after: str
             say(f"{name} done in {wall:.1f} s")
             if name == stop_after:
                 break
-    return state.steps.get("report", {}).get("result", {})
+    return state.result("report") if state.done("report") else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import torch
 
 from otters.snn.bert import BertActivity
 
@@ -57,8 +58,6 @@ def record_sentence(snn, input_ids, attention_mask=None, token_type_ids=None, ne
     "spikes", "slot", "sample_steps"}]} in firing order; ``slot`` = global window index (see the module
     docstring); ``sample_steps``: the steps of ``neurons`` randomly chosen real neurons (T = silent).
     """
-    import torch
-
     ids = torch.as_tensor(input_ids)
     if ids.dim() != 2 or ids.shape[0] != 1:
         raise ValueError(f"record_sentence takes one sentence (1, L), got shape {tuple(ids.shape)}")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from otters.errors import OttersError
 from otters.io import atomic_write_json, read_json
+from otters.report.record import to_json
+from otters.report.results import read_step_result
 
 RUN_FILE = "run.json"
 FORMAT = 1
@@ -71,14 +73,20 @@ class RunState:
     def done(self, name: str) -> bool:
         return name in self.steps
 
-    def result(self, name: str) -> dict:
+    def result(self, name: str):
+        """The typed result of finished step ``name`` (``otters.report.results``), read from its record."""
         if name not in self.steps:
             raise OttersError(f"step {name!r} has not run yet in {self.run_dir}; run: otters run --resume {self.run_dir}")
-        return self.steps[name]["result"]
+        return read_step_result(name, self.steps[name]["result"], self.path)
 
-    def finish(self, name: str, result: dict, wall_s: float) -> None:
-        """Record step ``name`` as done (atomically)."""
-        self.steps[name] = {"wall_s": round(float(wall_s), 2), "finished": time.time(), "result": _plain(result)}
+    def check_records(self) -> None:
+        """Every finished step's record reads as its dataclass (else one OttersError line: start a new run)."""
+        for name in self.steps:
+            self.result(name)
+
+    def finish(self, name: str, result, wall_s: float) -> None:
+        """Record step ``name`` as done (atomically); ``result`` a step dataclass (or plain JSON data)."""
+        self.steps[name] = {"wall_s": round(float(wall_s), 2), "finished": time.time(), "result": to_json(result)}
         self.save()
 
     def forget(self, name: str) -> None:
@@ -89,3 +97,4 @@ class RunState:
     def save(self) -> None:
         atomic_write_json(self.path, {"format": FORMAT, "created": self.created, "settings": self.settings,
                                       "steps": self.steps})
+

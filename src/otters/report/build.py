@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from otters.io import atomic_write_json, atomic_write_text, read_json
 from otters.report.figures import energy_figure, histogram_figure, raster_figure
 from otters.report.html import render
-from otters.report.summary import build_summary
+from otters.report.record import to_json
+from otters.report.results import read_step_result
+from otters.report.summary import RunSummary, build_summary
 
 FIGURE_IDS = ("fig-device-schedule", "fig-device-fit", "fig-raster", "fig-spike-hist", "fig-energy", "fig-robustness")
 
@@ -17,19 +20,33 @@ def _maybe(path: Path, make) -> Path | None:
     return make() if path.is_file() else None
 
 
-def write_report(run_dir, settings: dict, steps: dict) -> dict:
-    """Figures + summary.json + report.html in ``run_dir``; returns {"summary", "html", "json", "figures"}."""
+@dataclass
+class ReportFiles:
+    """What :func:`write_report` wrote: the summary, report.html and summary.json paths, figure paths by id."""
+
+    summary: RunSummary
+    html: str
+    json: str
+    figures: dict
+
+
+def write_report(run_dir, settings: dict, steps: dict, students: dict | None = None) -> ReportFiles:
+    """Figures + summary.json + report.html in ``run_dir`` from run.json's ``settings`` and ``steps``
+    ({name: {"wall_s", "result"}}, results typed or as recorded; the report step's own result is not read),
+    ``students``: the exported students (``otters.pipeline.export``)."""
     run_dir = Path(run_dir)
     figdir = run_dir / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
-    summary = build_summary(run_dir, settings, steps)
+    results = {name: read_step_result(name, record["result"], run_dir / "run.json")
+               for name, record in steps.items() if name != "report"}
+    walls = {name: record["wall_s"] for name, record in steps.items()}
+    energy_data = read_json(run_dir / "energy.json") if (run_dir / "energy.json").is_file() else None
+    summary = build_summary(run_dir, settings, results, walls, students,
+                            energy_data["paper_table"] if energy_data else None)
     raster = _maybe(run_dir / "raster.json", lambda: raster_figure(read_json(run_dir / "raster.json"), figdir / "raster.png"))
     hist = _maybe(run_dir / "spike_histograms.json",
                   lambda: histogram_figure(read_json(run_dir / "spike_histograms.json"), figdir / "spike_hist.png"))
-    energy_data = read_json(run_dir / "energy.json") if (run_dir / "energy.json").is_file() else None
     energy = energy_figure(energy_data["measured"], figdir / "energy.png") if energy_data else None
-    if energy_data and "energy" in summary:
-        summary["energy"]["paper_table"] = energy_data["paper_table"]
     device = run_dir / "device"
     rob = run_dir / "robustness.png"
     figs = {
@@ -49,9 +66,9 @@ def write_report(run_dir, settings: dict, steps: dict) -> dict:
         "fig-robustness": (rob if rob.is_file() else None, "robustness curves under device variation",
                            "Main metric of the SNN versus the relative deviation of the device, mean ± std over drawn chips."),
     }
-    summary["figures"] = {k: str(v[0]) if v[0] else None for k, v in figs.items()}
+    summary.figures = {k: str(v[0]) if v[0] else None for k, v in figs.items()}
     page = render(summary, figs)
     html_path = atomic_write_text(run_dir / "report.html", page)
-    json_path = atomic_write_json(run_dir / "summary.json", summary)
-    return {"summary": summary, "html": str(html_path or run_dir / "report.html"),
-            "json": str(json_path or run_dir / "summary.json"), "figures": summary["figures"]}
+    json_path = atomic_write_json(run_dir / "summary.json", to_json(summary))
+    return ReportFiles(summary=summary, html=str(html_path or run_dir / "report.html"),
+                       json=str(json_path or run_dir / "summary.json"), figures=summary.figures)

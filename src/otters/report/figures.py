@@ -1,7 +1,7 @@
 """The report's own figures: a spike raster of one sentence, spike-time histograms per layer, energy.
 
 The device figures (decay curve with firing instants and stepped threshold; fit) come from
-``otters.device.plots`` and the robustness curves from ``otters.train.robustness.robustness_plot``.
+``otters.device.plots`` and the robustness curves from ``otters.studies.robustness.robustness_plot``.
 matplotlib (Agg) is imported inside the functions; files are written atomically.
 """
 

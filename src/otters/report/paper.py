@@ -1,10 +1,14 @@
-"""The published numbers the report sets our results beside (PAPERS.md sec. 1.4; Otters, ICLR 2026).
+"""The published numbers the report sets our results beside (Otters, ICLR 2026, arXiv 2509.18968).
 
-GLUE dev scores in percent (accuracy; QQP/MRPC: accuracy, STS-B: Pearson/Spearman as published);
-energy per inference of one attention block on SST-2 (22 nm). These are reference data, not results.
+GLUE dev scores in percent (accuracy; QQP/MRPC: accuracy, STS-B: Pearson/Spearman as published),
+from the paper's GLUE results table; energy per inference of one attention block on SST-2 (22 nm),
+from its energy table; robustness to device variation, from its HAT results (Sec. 5). These are
+reference data, not results.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 GLUE_COLUMNS = ("QQP", "MNLI-m", "SST-2", "QNLI", "RTE", "MRPC", "STS-B", "avg")
 
@@ -18,25 +22,22 @@ GLUE_ROWS = (
     ("Otters", "13.4 MB", (87.67, None, 91.28, None, 68.95, None, None, 83.22)),
 )
 
-# Where each published number is written down: ../shared/reference/PAPERS.md (section 1.4 table rows, lines
-# 64-69; energy table lines 81-85; robustness lines 53-56), itself from Otters (ICLR 2026, arXiv 2509.18968).
-SOURCE = "PAPERS.md"
-GLUE_SOURCE_LINES = {"BERT-base (teacher)": 64, "SpikingBERT": 65, "SpikeLM": 66, "BiT 1-1-1": 67,
-                     "Sorbet (1-bit)": 68, "Otters": 69}
+# Where each published number comes from, as the report cites it.
+GLUE_SOURCE = "Otters, ICLR 2026, GLUE results table"
+ENERGY_SOURCE = "Otters, ICLR 2026, energy table (SST-2, one attention block, 22 nm)"
+ROBUSTNESS_SOURCE = "Otters, ICLR 2026, Sec. 5 (hardware-aware training, SST-2)"
 
 # Our accuracy rows -> the paper's row that plays the same part (teacher: the fine-tuned full-precision BERT;
 # the converted SNN: Otters' spiking model, 1-bit weights and K/V, 4-bit activations, T = 15).
 OUR_ROW_TO_PAPER = {"teacher": "BERT-base (teacher)", "snn": "Otters"}
 
-# Otters Sec. 5 robustness on SST-2 (PAPERS.md lines 53-56): (model, relative deviation of O(t), accuracy %).
+# Otters Sec. 5 robustness on SST-2: (model, relative deviation of O(t), accuracy %, what the paper says).
 ROBUSTNESS_FACTS = (
     ("base", 0.05, None, "stable up to ~5 % deviation"),
     ("base", 0.12, 73.8, "falls to 73.8 % at 12 %"),
     ("HAT2", 0.20, 80.8, "HAT2 (20 % training noise) holds 80.8 % at 20 % deviation"),
     ("HAT1", 0.12, None, "HAT1 gains 11.5 points over base at 12 %"),
 )
-ROBUSTNESS_SOURCE_LINES = (53, 56)
-ENERGY_SOURCE_LINES = (81, 85)
 
 # Our task name -> the paper's column of the same task (None: the paper has no such column).
 TASK_COLUMN = {"qqp": "QQP", "mnli": "MNLI-m", "sst2": "SST-2", "qnli": "QNLI", "rte": "RTE", "mrpc": "MRPC",
@@ -67,23 +68,33 @@ def paper_score(model: str, column: str | None) -> float | None:
     raise KeyError(model)
 
 
-def paper_beside(task: str) -> list[dict]:
-    """The paper's rows set beside ours: for each of our roles (teacher, SNN) the published row, its score
+@dataclass
+class PaperRow:
+    """A published row set beside one of ours: our ``role`` (teacher, snn), the paper's ``model``, its
+    ``score`` in GLUE ``column`` (``same_task``: the column is our task's) and where it is published."""
+
+    role: str
+    model: str
+    column: str
+    same_task: bool
+    score: float | None
+    source: str
+
+
+def paper_beside(task: str) -> list[PaperRow]:
+    """The paper's rows set beside ours: for each of our roles (teacher, SNN) the published row and its score
     in the task's column (rt, having no column, is set beside SST-2, the paper's movie-review task, as a
-    loose reference) and the line of PAPERS.md it is copied from."""
+    loose reference)."""
     column = paper_column(task)
     shown = column or "SST-2"
-    out = []
-    for role, model in OUR_ROW_TO_PAPER.items():
-        out.append({"role": role, "model": model, "column": shown, "same_task": column is not None,
-                    "score": paper_score(model, shown),
-                    "source": f"{SOURCE} line {GLUE_SOURCE_LINES[model]} (Otters, ICLR 2026, GLUE dev table)"})
-    return out
+    return [PaperRow(role=role, model=model, column=shown, same_task=column is not None,
+                     score=paper_score(model, shown), source=GLUE_SOURCE)
+            for role, model in OUR_ROW_TO_PAPER.items()]
 
 
 def hat_name(hat) -> str:
-    """The paper's names of the training-noise levels (Otters Sec. 5, PAPERS.md line 54: HAT1 = 10 %,
-    HAT2 = 20 %); "base" without noise, "HAT <h>" for other levels."""
+    """The paper's names of the training-noise levels (Otters, ICLR 2026, Sec. 5: HAT1 = 10 %, HAT2 = 20 %);
+    "base" without noise, "HAT <h>" for other levels."""
     if not hat:
         return "base"
     return {0.1: "HAT1", 0.2: "HAT2"}.get(round(float(hat), 6), f"HAT {float(hat):g}")

@@ -1,4 +1,4 @@
-"""The Matterhorn k table (issue 9): per dead-zone half-width k, silent ratio, SNN accuracy and energy.
+"""The Matterhorn k table (``otters matterhorn-table``): per dead-zone half-width k, silent ratio, SNN accuracy and energy.
 
 Source: Matterhorn (arXiv 2601.22876): M-TTFS gives the silent state to the most frequent level, a
 dead zone of half-width k (|q - m| <= k -> silent; docs/matterhorn.md section 3) silences more, at
@@ -28,8 +28,28 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from otters.coding.mttfs import check_dead_zone
+from otters.data.metrics import compute_metrics, main_metric
+from otters.data.splits import load_split, seeded_subset
+from otters.data.tasks import get_task
+from otters.data.tokenize import bucketed_batches, collate, encode
+from otters.distill.checkpoint import load_student_checkpoint
+from otters.distill.coding import calibration_batches
+from otters.distill.run import distill
+from otters.distill.settings import DistillSettings
+from otters.energy import FiringStats, Geometry, Hardware, model_energy
+from otters.energy.audit_adapter import energy_from_audit, settings_from_hardware
 from otters.errors import OttersError
+from otters.io import savefig_atomic
+from otters.models import load_student
+from otters.snn.audit import audit_activity, firing_populations
+from otters.snn.bert import BertActivity
+from otters.snn.convert import convert
+from otters.snn.mttfs import calibrate_silent, configure_coding, load_coded_student
+from otters.snn.mttfs.bert import silent_ratios
+from otters.train.common import set_threads
 
 _POPULATION_KINDS = {(-8, 7): "signed4", (0, 15): "unsigned4"}
 
@@ -43,9 +63,6 @@ def firing_stats(activity, snn, centred: bool):
     the silent level 0 (as ``otters sparsity --energy`` does with QNN histograms); plain TTFS: the
     offset code d = q - qmin at level qmin + d.
     """
-    from otters.energy import FiringStats
-    from otters.snn.audit import firing_populations
-
     firings = firing_populations(snn)
     totals: dict[str, np.ndarray] = {}
     for p in activity.populations.values():
@@ -75,11 +92,6 @@ def firing_stats(activity, snn, centred: bool):
 
 def run_snn(model, snn, encoded, batch_size: int = 32):
     """(QNN logits, SNN logits, BertActivity) over every encoded row (original order)."""
-    import torch
-
-    from otters.data.tokenize import bucketed_batches, collate
-    from otters.snn.bert import BertActivity
-
     activity = BertActivity()
     qnn = np.zeros((len(encoded), model.config.num_labels), dtype=np.float32)
     out = np.zeros_like(qnn)
@@ -105,13 +117,6 @@ def _per_layer(ratios: dict) -> dict:
 
 def measure_row(model, spec, encoded, label: str, dead_zone, table="22nm", batch_size: int = 32) -> dict:
     """Convert ``model`` (with its configured coding), run it, and measure one row of the table."""
-    from otters.data.metrics import compute_metrics, main_metric
-    from otters.energy import Geometry, Hardware, model_energy
-    from otters.energy.audit_adapter import energy_from_audit, settings_from_hardware
-    from otters.snn.audit import audit_activity
-    from otters.snn.convert import convert
-    from otters.snn.mttfs.bert import silent_ratios
-
     started = time.perf_counter()
     snn = convert(model)
     qnn_logits, snn_logits, activity = run_snn(model, snn, encoded, batch_size)
@@ -148,12 +153,7 @@ def measure_row(model, spec, encoded, label: str, dead_zone, table="22nm", batch
 def _dead_zone_student(base, checkpoint, k: int, finetune_steps: int, silent: dict, ft: dict, log):
     """The student of row k: ``base`` + M-TTFS with the ``silent`` levels + dead zone k, or fine-tuned with
     it (``otters distill --init``, which calibrates its own levels on the same seeded training sentences)."""
-    from otters.snn.mttfs import configure_coding, load_coded_student
-
     if finetune_steps > 0:
-        from otters.distill.run import distill
-        from otters.distill.settings import DistillSettings
-
         log(f"dz {k}: fine-tuning {finetune_steps} steps")
         settings = DistillSettings(ft["task"], None, init=str(checkpoint), stages="single", coding="mttfs",
                                    dead_zone=k, max_steps=finetune_steps, epochs=1, eval_every=finetune_steps,
@@ -173,17 +173,6 @@ def matterhorn_table(checkpoint, task: str | None = None, dead_zones=(0, 1, 2, 3
                      data_dir=None, finetune_batch_size: int = 32, finetune_lr: float = 5e-5, threads: int = 1,
                      log=None) -> list[dict]:
     """The rows of the k table (module docstring): the TTFS reference first, then one row per k."""
-    import torch
-
-    from otters.coding.mttfs import check_dead_zone
-    from otters.data.splits import load_split, seeded_subset
-    from otters.data.tasks import get_task
-    from otters.data.tokenize import encode
-    from otters.models import load_student
-    from otters.train.common import set_threads
-    from otters.distill.coding import calibration_batches
-    from otters.distill.checkpoint import load_student_checkpoint
-
     log = log or (lambda msg: None)
     zones = sorted({check_dead_zone(int(k)) for k in dead_zones})
     if not zones:
@@ -203,8 +192,6 @@ def matterhorn_table(checkpoint, task: str | None = None, dead_zones=(0, 1, 2, 3
     encoded = encode(tokenizer, rows, max_len)
     silent = None
     if finetune_steps == 0:  # the checkpoint's silent levels, from the same seeded sentences as otters distill's
-        from otters.snn.mttfs import calibrate_silent
-
         calibration = calibration_batches(encode(tokenizer, load_split(spec, "train", data_dir), max_len),
                                           calibration_samples, seed + 7, batch_size)
         silent = calibrate_silent(base, calibration)
@@ -239,12 +226,12 @@ def _missing_task(path) -> str:
 
 def table_plot(rows: list[dict], path) -> Path:
     """Silent ratio and SNN metric (left), energy per block (right) versus k, TTFS reference dashed."""
+    # matplotlib is heavy and only needed for the figure
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from otters.io import savefig_atomic
+    from matplotlib.ticker import MaxNLocator
 
     ref, coded = rows[0], rows[1:]
     ks = [r["dead_zone"] for r in coded]
@@ -264,8 +251,6 @@ def table_plot(rows: list[dict], path) -> Path:
     right.set_xlabel("dead zone k")
     right.set_ylabel(f"mJ per attention block ({ref['table']}, {ref['seq_len']} tokens)")
     right.legend(fontsize=7)
-    from matplotlib.ticker import MaxNLocator
-
     for ax in (left, right):
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

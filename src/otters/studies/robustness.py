@@ -22,9 +22,19 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
+from rich.table import Table
 
+from otters.data.metrics import compute_metrics, main_metric
+from otters.data.splits import load_split, seeded_subset
+from otters.data.tasks import get_task
+from otters.data.tokenize import encode
+from otters.device import PAPER_CURVE
 from otters.distill.checkpoint import load_student_checkpoint
 from otters.errors import OttersError
+from otters.io import read_json, savefig_atomic
+from otters.models import spiking_stages
+from otters.snn import DeviceTables, DeviceVariation, accumulate_spikes, draw_variation, population_from_quantizer
 from otters.train.predict import predict_logits
 
 KINDS = ("synapse", "output", "tau", "beta")
@@ -33,8 +43,6 @@ DEFAULT_LEVELS = tuple(round(0.02 * i, 2) for i in range(11))
 
 def variation_for(kind: str, level: float, curve, seed: int):
     """The drawn chip (otters.snn.DeviceVariation) of one variation kind at one level."""
-    from otters.snn import DeviceVariation, draw_variation
-
     if kind not in KINDS:
         raise OttersError(f"unknown variation kind {kind!r}; choose from {', '.join(KINDS)}")
     if level == 0:
@@ -45,10 +53,6 @@ def variation_for(kind: str, level: float, curve, seed: int):
 
 def _device_accumulator(stage, index: int, tables):
     """acc(levels_in, weight_levels) as the chip integrates it (see the module docstring)."""
-    import torch
-
-    from otters.snn import accumulate_spikes, population_from_quantizer
-
     pop = population_from_quantizer(stage.input_quant, stage.name)
     lut, resolution = tables.lut(pop.T), tables.resolution(pop.T)
     variation = tables.variation
@@ -70,10 +74,6 @@ def on_device(model, curve=None, adc_bits: int = 8, variation=None):
     Source: Otters (ICLR 2026) Proposition 1 (spike at t_k reads gamma * O(t_k) through the ADC);
     hooks of ``otters.models.stages.SpikingStage.set_accumulator``; previous hooks restored on exit.
     """
-    from otters.device import PAPER_CURVE
-    from otters.models import spiking_stages
-    from otters.snn import DeviceTables
-
     tables = DeviceTables(PAPER_CURVE if curve is None else curve, adc_bits, variation)
     stages = spiking_stages(model)
     previous = [getattr(s.owner, s.hook) for s in stages]
@@ -95,11 +95,6 @@ def sweep(checkpoints, task: str, levels=DEFAULT_LEVELS, draws: int = 3, kinds=K
     {"path", "hat", "qnn", "nominal", "exact", "results": {kind: [{"level", "values", "mean", "std"}]}}}}.
     The level-0 row is the nominal chip, evaluated once; ``exact`` says its logits equal the QNN's bit for bit.
     """
-    from otters.data.metrics import compute_metrics, main_metric
-    from otters.data.splits import load_split, seeded_subset
-    from otters.data.tasks import get_task
-    from otters.data.tokenize import encode
-
     log = log or (lambda msg: None)
     spec = get_task(task)
     levels = sorted({float(v) for v in levels})
@@ -111,8 +106,6 @@ def sweep(checkpoints, task: str, levels=DEFAULT_LEVELS, draws: int = 3, kinds=K
     data = seeded_subset(load_split(spec, split, data_dir), rows, seed)
     if data.labels is None:
         raise OttersError(f"{spec.name} {split} has no labels; use --split validation")
-    from otters.device import PAPER_CURVE
-
     curve = PAPER_CURVE if curve is None else curve
     out = {"task": spec.name, "split": split, "metric": metric, "levels": levels, "kinds": list(kinds),
            "draws": draws, "rows": len(data), "adc_bits": adc_bits, "checkpoints": {}}
@@ -146,6 +139,17 @@ def sweep(checkpoints, task: str, levels=DEFAULT_LEVELS, draws: int = 3, kinds=K
     return out
 
 
+def recorded_task(checkpoints) -> str:
+    """The task the first of ``checkpoints`` (student folders or distill run folders) records."""
+    for ckpt in checkpoints:
+        for candidate in (Path(ckpt) / "distill.json", Path(ckpt) / "student" / "distill.json"):
+            if candidate.is_file():
+                task = read_json(candidate).get("settings", {}).get("task")
+                if task:
+                    return task
+    raise OttersError("the checkpoints do not record their task; pass --task")
+
+
 def _label(path, taken: dict) -> str:
     path = Path(path)
     name = path.parent.name if path.name == "student" else path.name
@@ -157,8 +161,6 @@ def _label(path, taken: dict) -> str:
 
 def robustness_table(result: dict):
     """A rich Table: one row per (kind, level), one column per checkpoint, mean +- std of the metric."""
-    from rich.table import Table
-
     labels = list(result["checkpoints"])
     table = Table(title=f"{result['task']} {result['split']} {result['metric']} under device variation "
                         f"({result['draws']} draws, {result['rows']} rows)")
@@ -178,12 +180,11 @@ def robustness_table(result: dict):
 
 def robustness_plot(result: dict, path: str | os.PathLike) -> Path:
     """Metric versus deviation level, one panel per kind, one line (mean, std band) per checkpoint."""
+    # matplotlib is heavy and only needed for the figure
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from otters.io import savefig_atomic
 
     kinds = result["kinds"]
     fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.4), squeeze=False, sharey=True)

@@ -1,5 +1,5 @@
-"""Shared by ``otters verify``, ``otters audit`` and ``otters energy`` on BERT students: which model,
-which tokenizer, which real sentences. Not a command group (no ``register``).
+"""The inputs of every study of a BERT student (verify, audit, energy, the pipeline): which model,
+which tokenizer, which real sentences.
 
 Sentences come from ``otters.data`` (the embedded Rotten Tomatoes reviews, or a GLUE task's split)
 when available, else from a short built-in list; they are tokenised with the student's tokenizer
@@ -8,7 +8,18 @@ when available, else from a short built-in list; they are tokenised with the stu
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import numpy as np
+import torch
+
+from otters.data import load_split
+from otters.data.tokenize import bucketed_batches, collate, load_tokenizer
+from otters.errors import OttersError
+from otters.io import read_json
+from otters.models import build_student, student_from_hf
+from otters.snn.mttfs import load_coded_student, model_coding
 
 # Used only when otters.data cannot provide real sentences (e.g. a stripped-down install).
 BUILTIN_SENTENCES = (
@@ -21,13 +32,9 @@ BUILTIN_SENTENCES = (
 
 def sentences(n: int, task: str = "rt", split: str = "validation", data_dir=None) -> tuple[list, list | None, str]:
     """(texts_a, texts_b or None, source) with the first ``n`` rows of ``task``'s ``split``."""
-    from otters.errors import OttersError
-
     if n < 1:
         raise OttersError(f"the number of sentences must be >= 1, got {n}")
     try:
-        from otters.data import load_split
-
         rows = load_split(task, split, data_dir)
     except (ImportError, OttersError) as exc:
         if task != "rt":
@@ -41,13 +48,11 @@ def sentences(n: int, task: str = "rt", split: str = "validation", data_dir=None
 
 def tokenizer_for(checkpoint: Path | None = None, geometry: str | None = None):
     """The student's tokenizer: its checkpoint folder's, its distillation teacher's, or the MiniLM's."""
-    from otters.data.tokenize import load_tokenizer
-    from otters.io import read_json
-
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
         if (checkpoint / "tokenizer_config.json").is_file():
-            # a student folder holds no config.json (load_tokenizer wants an HF model folder)
+            # a student folder holds no config.json (load_tokenizer wants an HF model folder).
+            # transformers is heavy: imported only when a tokenizer is read (the preflight names it if missing)
             from transformers import AutoTokenizer
 
             return AutoTokenizer.from_pretrained(str(checkpoint), use_fast=True, local_files_only=True)
@@ -65,8 +70,6 @@ def tokenize(tokenizer, texts_a, texts_b=None, max_len: int = 128, vocab_size: i
 
     ``vocab_size`` smaller than the tokenizer's (the toy ``tiny`` geometry): ids are folded modulo it.
     """
-    import torch
-
     out = tokenizer(list(texts_a), list(texts_b) if texts_b is not None else None, truncation=True,
                     max_length=int(max_len), padding=False, return_token_type_ids=True)
     rows = sorted(zip(out["input_ids"], out["token_type_ids"]), key=lambda r: -len(r[0]))
@@ -86,10 +89,6 @@ def tokenize(tokenizer, texts_a, texts_b=None, max_len: int = 128, vocab_size: i
 
 def fill_to_length(tokenizer, texts, length: int, vocab_size: int | None = None) -> dict:
     """One input of exactly ``length`` tokens of real text: [CLS] + consecutive sentences' tokens + [SEP]."""
-    import torch
-
-    from otters.errors import OttersError
-
     if length < 3:
         raise OttersError(f"--seq-len must be at least 3 tokens ([CLS] text [SEP]), got {length}")
     body: list[int] = []
@@ -112,15 +111,9 @@ def student(checkpoint: Path | None, preset: str | None, geometry: str, init: st
     the coding of its ``coding.json`` applied: M-TTFS silent levels, dead zone), or
     a preset on a geometry, initialised from the HF weights ("hf": default for minilm-l6 and HF folders)
     or randomly ("random", seeded)."""
-    import torch
-
-    from otters.errors import OttersError
-
     if (checkpoint is None) == (preset is None):
         raise OttersError("give a student checkpoint directory or --preset NAME (with --geometry), not both")
     if checkpoint is not None:
-        from otters.snn.mttfs import load_coded_student, model_coding
-
         path = Path(checkpoint)
         if (path / "student" / "otters.json").is_file():
             path = path / "student"
@@ -138,12 +131,8 @@ def student(checkpoint: Path | None, preset: str | None, geometry: str, init: st
     if init == "hf":
         if not hf_ok:
             raise OttersError(f"--hf needs geometry minilm-l6 or an HF BERT folder, not {geometry!r}")
-        from otters.models import student_from_hf
-
         model = student_from_hf(geometry, preset, num_labels=num_labels)
     elif init == "random":
-        from otters.models import build_student
-
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             model = build_student(preset, geometry, num_labels=num_labels)
@@ -154,7 +143,42 @@ def student(checkpoint: Path | None, preset: str | None, geometry: str, init: st
 
 def calibrate(model, batch: dict) -> None:
     """Initialise every LSQ step that has not seen data yet, on ``batch`` (one eval forward)."""
-    import torch
-
     with torch.no_grad():
         model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+
+
+def predict_logits(model, encoded, batch_size: int = 64) -> np.ndarray:
+    """Eval-mode outputs of ``model`` for every row of ``encoded`` (original order), float32."""
+    model.eval()
+    out = [None] * len(encoded)
+    with torch.no_grad():
+        for rows in bucketed_batches(encoded.lengths, batch_size, shuffle=False):
+            batch = collate(encoded, rows)
+            logits = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]).logits
+            for r, i in enumerate(rows):
+                out[i] = logits[r].float().numpy()
+    return np.stack(out)
+
+
+def load_student_checkpoint(path: str | os.PathLike):
+    """(model, tokenizer, max_len, meta) of a distilled student: its ``student/`` dir or the run dir above it.
+    The model carries the checkpoint's ``coding.json`` (M-TTFS silent levels, dead zone): its QNN is the
+    dead-zone QNN and ``otters.snn.bert.convert`` gives its M-TTFS SNN."""
+    # transformers is heavy: imported only when a tokenizer is read (the preflight names it if missing)
+    from transformers import AutoTokenizer
+
+    path = Path(path)
+    if (path / "student" / "otters.json").is_file():
+        path = path / "student"
+    if not (path / "otters.json").is_file():
+        raise OttersError(f"{path} is not a student checkpoint (no otters.json); give a distill output folder")
+    meta = read_json(path / "distill.json") if (path / "distill.json").is_file() else {}
+    settings = meta.get("settings", {})
+    source = path if (path / "tokenizer_config.json").is_file() else settings.get("teacher")
+    if source is None:
+        raise OttersError(f"{path} holds no tokenizer and does not name its teacher; re-run otters distill")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(source), use_fast=True, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise OttersError(f"cannot load the tokenizer of {path} ({str(exc).splitlines()[0]})") from None
+    return load_coded_student(path), tokenizer, int(settings.get("max_len") or 128), meta

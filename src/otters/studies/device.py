@@ -1,7 +1,5 @@
-"""The interim end-to-end run: what exists of the pipeline, from device measurement to exact coding.
-
-Until the full QNN -> SNN pipeline is in place, ``otters run`` executes this demo (the lead will
-replace the CLI command; this function stays reusable):
+"""The optoelectronic synapse's numbers: its firing schedule (``otters device schedule``) and the
+device demo (``otters device demo``, step ``device`` of ``otters run``), from measurement to exact coding:
 
 1. measure: synthetic noisy samples of the paper's device (Otters, ICLR 2026, Sec. 3; fixed seed);
 2. fit: differential evolution + polish (:func:`otters.device.fit_decay`), RMS error vs the truth;
@@ -19,13 +17,58 @@ from typing import Callable
 
 import numpy as np
 
+from otters.coding import adc_codes, adc_resolution, stepped_threshold, ttfs_decode, ttfs_encode
+from otters.device import (
+    PAPER_CURVE,
+    SampledCurve,
+    clock,
+    coarsest_clock,
+    fire_times,
+    fit_decay,
+    paper_samples,
+    perturb_curve,
+    plot_fit,
+    plot_schedule,
+    save_curve,
+    write_samples_csv,
+)
 from otters.errors import OttersError
+from otters.io import atomic_write_json
 
-PROFILES = {
+DEMO_PROFILES = {
     # n samples, DE iterations, T values to tabulate, neurons in the coding demo, devices drawn
     "quick": {"n_samples": 200, "maxiter": 400, "T_values": [15], "neurons": 64, "devices": 8},
     "full": {"n_samples": 1000, "maxiter": 1000, "T_values": [1, 3, 7, 15, 31, 255], "neurons": 512, "devices": 64},
 }
+
+
+def schedule_dict(curve, T: int, adc_bits: int = 8, dt: float | None = None) -> dict:
+    """The firing schedule as plain data: the keys of ``otters device schedule --json``.
+
+    t_k solves O(t_k) = (T - k)/T (Otters, ICLR 2026, Proposition 1, condition 2); theta_k is the
+    stepped threshold. With ``dt`` the instants are also placed on a uniform clock (key ``ticks``;
+    OttersError when the clock is too coarse to separate them).
+    """
+    times = fire_times(curve, T)
+    description = curve.to_dict()
+    if isinstance(curve, SampledCurve):
+        description = {"kind": curve.kind, "n_samples": int(curve.t.size)}
+    data = {
+        "T": T,
+        "steps": list(range(T + 1)),
+        "fire_times": [float(v) for v in times],
+        "levels": [float(v) for v in curve(times)],
+        "thresholds": [float(v) for v in stepped_threshold(1.0, T)],
+        "adc_bits": adc_bits,
+        "adc_codes": [int(v) for v in adc_codes(curve, T, adc_bits)],
+        "coarsest_clock": coarsest_clock(times),
+        "max_level_error": float(np.max(np.abs(curve(times) - (T - np.arange(T + 1)) / T))),
+        "curve": description,
+    }
+    if dt is not None:
+        data["dt"] = dt
+        data["ticks"] = [int(v) for v in clock(times, dt)]
+    return data
 
 
 def _spike_through_device(levels: np.ndarray, weight_codes: np.ndarray, codes: np.ndarray, T: int, R: int):
@@ -34,8 +77,6 @@ def _spike_through_device(levels: np.ndarray, weight_codes: np.ndarray, codes: n
     Returns acc = sum_i a_(k_i) * w_ji / R, as an exact rational when the device is nominal
     (a_k = (T - k) R), i.e. acc == levels @ weight_codes.T.
     """
-    from otters.coding import ttfs_encode
-
     steps = ttfs_encode(levels, T)
     acc = np.zeros(weight_codes.shape[0], dtype=np.int64)
     for k in range(T + 1):  # one time step after the other, as the hardware does
@@ -47,17 +88,11 @@ def _spike_through_device(levels: np.ndarray, weight_codes: np.ndarray, codes: n
 
 def run_device_demo(out_dir: str | os.PathLike = "runs/latest", profile: str = "quick", seed: int = 0,
                     log: Callable[[str], None] | None = None) -> dict:
-    """Run the device + coding demo, write its files into ``out_dir``, return the summary dict."""
-    from otters.coding import adc_codes, adc_resolution, ttfs_decode
-    from otters.device import (
-        PAPER_CURVE, coarsest_clock, fire_times, fit_decay, paper_samples, perturb_curve,
-        plot_fit, plot_schedule, save_curve, write_samples_csv,
-    )
-    from otters.io import atomic_write_json
-
-    if profile not in PROFILES:
-        raise OttersError(f"unknown profile {profile!r}; use one of: {', '.join(PROFILES)}")
-    cfg = PROFILES[profile]
+    """Run the device + coding demo, write its files into ``out_dir``, return the summary dict (the
+    content of its summary.json)."""
+    if profile not in DEMO_PROFILES:
+        raise OttersError(f"unknown profile {profile!r}; use one of: {', '.join(DEMO_PROFILES)}")
+    cfg = DEMO_PROFILES[profile]
     say = log or (lambda _msg: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
