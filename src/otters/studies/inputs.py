@@ -8,14 +8,13 @@ when available, else from a short built-in list; they are tokenised with the stu
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from otters.data import load_split
-from otters.data.tokenize import bucketed_batches, collate, load_tokenizer
+from otters.data.tokenize import load_tokenizer
+from otters.distill.checkpoint import student_dir
 from otters.errors import OttersError
 from otters.io import read_json
 from otters.models import build_student, student_from_hf
@@ -114,15 +113,12 @@ def student(checkpoint: Path | None, preset: str | None, geometry: str, init: st
     if (checkpoint is None) == (preset is None):
         raise OttersError("give a student checkpoint directory or --preset NAME (with --geometry), not both")
     if checkpoint is not None:
-        path = Path(checkpoint)
-        if (path / "student" / "otters.json").is_file():
-            path = path / "student"
-        if not path.exists():
-            raise OttersError(f"checkpoint not found: {path}")
-        if not (path / "otters.json").is_file():
-            raise OttersError(f"{path} is not a student checkpoint (no otters.json); give a save_student / "
-                              "otters distill output folder")
-        model = load_coded_student(path).eval()  # with its coding.json (M-TTFS, dead zone), if any
+        if not Path(checkpoint).exists():
+            raise OttersError(f"checkpoint not found: {checkpoint}")
+        # the student's folder as the one checkpoint loader finds it; the model with its coding.json (M-TTFS, dead
+        # zone), if any. Its tokenizer is tokenizer_for's (a packed student may hold none and name no teacher).
+        path = student_dir(checkpoint)
+        model = load_coded_student(path).eval()
         dead_zone = max((int(getattr(m, "dead_zone", 0)) for m in model.modules()), default=0)
         return model, {"kind": "checkpoint", "path": str(path), "preset": model.config.preset,
                        "coding": model_coding(model), "dead_zone": dead_zone}
@@ -145,40 +141,3 @@ def calibrate(model, batch: dict) -> None:
     """Initialise every LSQ step that has not seen data yet, on ``batch`` (one eval forward)."""
     with torch.no_grad():
         model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-
-
-def predict_logits(model, encoded, batch_size: int = 64) -> np.ndarray:
-    """Eval-mode outputs of ``model`` for every row of ``encoded`` (original order), float32."""
-    model.eval()
-    out = [None] * len(encoded)
-    with torch.no_grad():
-        for rows in bucketed_batches(encoded.lengths, batch_size, shuffle=False):
-            batch = collate(encoded, rows)
-            logits = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]).logits
-            for r, i in enumerate(rows):
-                out[i] = logits[r].float().numpy()
-    return np.stack(out)
-
-
-def load_student_checkpoint(path: str | os.PathLike):
-    """(model, tokenizer, max_len, meta) of a distilled student: its ``student/`` dir or the run dir above it.
-    The model carries the checkpoint's ``coding.json`` (M-TTFS silent levels, dead zone): its QNN is the
-    dead-zone QNN and ``otters.snn.bert.convert`` gives its M-TTFS SNN."""
-    # transformers is heavy: imported only when a tokenizer is read (the preflight names it if missing)
-    from transformers import AutoTokenizer
-
-    path = Path(path)
-    if (path / "student" / "otters.json").is_file():
-        path = path / "student"
-    if not (path / "otters.json").is_file():
-        raise OttersError(f"{path} is not a student checkpoint (no otters.json); give a distill output folder")
-    meta = read_json(path / "distill.json") if (path / "distill.json").is_file() else {}
-    settings = meta.get("settings", {})
-    source = path if (path / "tokenizer_config.json").is_file() else settings.get("teacher")
-    if source is None:
-        raise OttersError(f"{path} holds no tokenizer and does not name its teacher; re-run otters distill")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(source), use_fast=True, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise OttersError(f"cannot load the tokenizer of {path} ({str(exc).splitlines()[0]})") from None
-    return load_coded_student(path), tokenizer, int(settings.get("max_len") or 128), meta

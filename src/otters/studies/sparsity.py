@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from otters.data.metrics import compute_metrics
 from otters.data.splits import load_split
 from otters.data.tasks import get_task
 from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer
@@ -28,6 +27,7 @@ from otters.snn.mttfs.report import sparsity_report
 from otters.snn.mttfs.stats import token_mask_fn
 from otters.studies import inputs
 from otters.studies.verify import random_mlp_case
+from otters.train.predict import split_metrics
 
 
 def parse_dead_zones(text: str) -> list[int]:
@@ -93,16 +93,8 @@ def _student_case(checkpoint, student, preset, task, split, calibration_split, s
                 model(**{k: b[k] for k in ("input_ids", "attention_mask", "token_type_ids")})
     model.eval()
 
-    def evaluate(m):
-        if measured.labels is None:
-            return {}
-        with torch.no_grad():
-            outputs = [m(**{k: b[k] for k in ("input_ids", "attention_mask", "token_type_ids")}).logits for b in batches]
-        order = np.concatenate([r for r in bucketed_batches(measured.lengths, batch, shuffle=False)])
-        logits = torch.cat(outputs).numpy()
-        preds = np.empty_like(logits)
-        preds[order] = logits
-        return compute_metrics(spec, preds, measured.labels)
+    def evaluate(m):  # on the same length-bucketed batches as the measured ones
+        return {} if measured.labels is None else split_metrics(m, spec, measured, batch)
 
     desc.update(task=spec.name, split=split, samples=len(measured), mean_tokens=float(measured.lengths.mean()),
                 calibration_split=calibration_split,
