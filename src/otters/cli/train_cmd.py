@@ -1,6 +1,6 @@
 """``otters distill``: train a student by knowledge distillation.
 
-Heavy libraries are imported inside the commands so ``otters --help`` stays fast. Under
+Typer command over :func:`otters.distill.run.distill`: parse options, print. Under
 ``torchrun --nproc-per-node N $(which otters) distill ...`` every process runs the command and joins
 one DistributedDataParallel run (NCCL on GPUs, gloo on CPU).
 """
@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+
+from otters.distill.checkpoint import RUN_FILE
+from otters.distill.loss import DistillWeights
+from otters.distill.run import distill
+from otters.distill.settings import DistillSettings
+from otters.io import read_json
 
 _TASK_HELP = "task: cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli or rt"
 _DATA_HELP = "GLUE directory holding <TASK>/train.tsv (default: $OTTERS_GLUE_DIR, else ../shared/data/glue)"
@@ -57,12 +63,6 @@ def distill_command(
 ) -> None:
     """Distil a spiking-ready student from a teacher (staged as Sorbet, optional HAT, optional M-TTFS coding and
     dead zone); prints its directory."""
-    from otters.distill.checkpoint import RUN_FILE
-    from otters.distill.loss import DistillWeights
-    from otters.distill.run import distill
-    from otters.distill.settings import DistillSettings
-    from otters.io import read_json
-
     settings = DistillSettings(task, preset, stages=stages, hat=hat, epochs=epochs, max_steps=max_steps,
                                batch_size=batch_size, lr=lr, eval_every=eval_every, max_len=max_len, seed=seed,
                                train_rows=train_rows, eval_rows=eval_rows,

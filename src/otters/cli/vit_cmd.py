@@ -1,16 +1,28 @@
 """``otters vit train`` and ``otters vit eval``: the A2OS2A spiking ViT on small image sets.
 
-Heavy libraries (torch) are imported inside the commands so ``otters --help`` stays fast.
+Typer commands over :mod:`otters.vit` and :func:`otters.studies.vit.evaluate_vit_checkpoint`: parse options, print.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from otters.errors import OttersError
+from otters.studies.vit import evaluate_vit_checkpoint
+from otters.train.common import set_threads
+from otters.vit.ablation import ablation_table, load_summaries
+from otters.vit.budget import estimate_run
+from otters.vit.data import load_images
+from otters.vit.experiment import restart_runs, run_experiment
+from otters.vit.train import TrainSettings
 
 vit_app = typer.Typer(help="Spiking ViT with A2OS2A attention: train (resumable), evaluate, time budget, "
                       "ablation table.", no_args_is_help=True)
@@ -25,11 +37,6 @@ _THREADS_HELP = "torch threads; 0 (default): one per CPU core available to this 
 def _threads(threads: int) -> int:
     """Set torch's thread count (otters.train.common.set_threads): ``threads``, or with 0 the number of
     cores this process may use; returns the count set."""
-    import os
-
-    from otters.errors import OttersError
-    from otters.train.common import set_threads
-
     if threads < 0:
         raise OttersError(f"--threads must be >= 0 (0: one per available core), got {threads}")
     if threads == 0:
@@ -39,9 +46,6 @@ def _threads(threads: int) -> int:
 
 
 def _print_summary(rows: list[tuple[str, str]], title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     table = Table(title=title)
     table.add_column("quantity")
     table.add_column("value", justify="right")
@@ -55,8 +59,6 @@ def _geometry(dim, depth, heads, mlp_ratio) -> dict:
 
 
 def _budget(minutes: float) -> float | None:
-    from otters.errors import OttersError
-
     if minutes < 0:
         raise OttersError(f"--budget-min must be >= 0 (0: no check), got {minutes}")
     return minutes * 60.0 or None
@@ -93,11 +95,6 @@ def train_command(
 ) -> None:
     """Train the spiking ViT for each seed and report test accuracy, firing rates, ACs/MACs, energy."""
     _threads(threads)
-    from otters.errors import OttersError
-    from otters.vit.data import load_images
-    from otters.vit.experiment import restart_runs, run_experiment
-    from otters.vit.train import TrainSettings
-
     if seeds < 1:
         raise OttersError(f"--seeds must be >= 1, got {seeds}")
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, limit_train=limit_train,
@@ -155,10 +152,6 @@ def budget_command(
 ) -> None:
     """Time a few training steps and project one `vit train` run (training, validation, test pass)."""
     _threads(threads)
-    from otters.vit.budget import estimate_run
-    from otters.vit.data import load_images
-    from otters.vit.train import TrainSettings
-
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, limit_train=limit_train,
                              budget_s=_budget(budget_min))
     est = estimate_run(load_images(data, data_dir), attention, T, settings, steps, eval_images,
@@ -184,8 +177,6 @@ def table_command(
     summaries: list[Path] = typer.Argument(..., help="summary JSON files of `vit train --json` / --results"),
 ) -> None:
     """Print the ablation table (markdown): mean +- std per attention, A2OS2A vs binary against the seed spread."""
-    from otters.vit.ablation import ablation_table, load_summaries
-
     print(ablation_table(load_summaries(summaries)))
 
 
@@ -201,22 +192,7 @@ def eval_command(
 ) -> None:
     """Evaluate a trained ViT checkpoint: accuracy, firing rates, ACs/MACs and energy per image."""
     _threads(threads)
-    import torch
-
-    from otters.errors import OttersError
-    from otters.vit.data import load_images
-    from otters.vit.energy import ENERGY_TABLES, energy_tables
-    from otters.vit.train import evaluate_vit, load_vit
-
-    if split not in ("test", "val"):
-        raise OttersError(f"--split must be test or val, got {split!r}")
-    model, meta = load_vit(checkpoint)
-    images = load_images(meta["data"], data_dir)
-    x, y = (images.test_x, images.test_y) if split == "test" else (images.val_x, images.val_y)
-    result = evaluate_vit(model, x, y, torch.tensor(meta["mean"]), torch.tensor(meta["std"]), count_ops=True)
-    tables = ENERGY_TABLES if table in (None, *ENERGY_TABLES) else (*ENERGY_TABLES, table)
-    result["energy_per_image"] = energy_tables(result["acs_per_image"], result["macs_per_image"], tables)
-    result.update({"checkpoint": str(checkpoint), "split": split, "attention": meta["config"]["attention"]})
+    result = evaluate_vit_checkpoint(checkpoint, split, data_dir, table)
     if as_json:
         print(json.dumps(result, sort_keys=True))
         return
@@ -227,7 +203,7 @@ def eval_command(
         ("attention ACs / image", f"{result['attn_acs_per_image']:.4g}"),
         ("attention MACs / image", f"{result['attn_macs_per_image']:.4g}"),
         *((f"energy / image (uJ, {t}, ops only)", f"{e['uJ']:.4g}") for t, e in result["energy_per_image"].items()),
-    ], f"{checkpoint} on {meta['data']} {split}")
+    ], f"{checkpoint} on {result['data']} {split}")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,5 +11,6 @@ Layer: above data/train (it runs trained students and teachers), below pipeline/
 - :mod:`~otters.studies.storage`: parameters and packed storage size of a student;
 - :mod:`~otters.studies.sparsity`: silent neurons under TTFS / M-TTFS / dead zones (Matterhorn);
 - :mod:`~otters.studies.robustness`: metrics on drawn chips, base vs HAT students;
-- :mod:`~otters.studies.matterhorn_table`: Matterhorn's k table on a trained student.
+- :mod:`~otters.studies.matterhorn_table`: Matterhorn's k table on a trained student;
+- :mod:`~otters.studies.vit`: accuracy, operations and energy of a trained spiking ViT.
 """
