@@ -60,7 +60,8 @@ def test_evaluation_texts_uses_the_splits_that_exist(tmp_path):
     (glue / "SST-2" / "train.tsv").write_text(rows + "\n")
     (glue / "SST-2" / "dev.tsv").write_text("sentence\tlabel\na dev sentence\t1\n")
     texts = evaluation_texts("sst2", glue)
-    assert "a dev sentence" in texts and len(texts) == 2 + 1  # 5 % of 40 rows validated, plus dev; no test.tsv
+    # 12.5 % of the 40 rows (each a full sentence) validated, plus dev; no test.tsv
+    assert "a dev sentence" in texts and len(texts) == 5 + 1
     with pytest.raises(OttersError, match="no evaluation split"):
         evaluation_texts("cola", glue)
 

@@ -1,9 +1,11 @@
 """The splits every command uses: one place decides which rows train, select and test a model.
 
 GLUE tasks (official dev sets are the project's held-out results, so nothing is tuned on them):
-- ``train``: ``train.tsv`` minus the validation rows;
+- ``train``: ``train.tsv`` minus the validation rows (SST-2: and minus every row overlapping them);
 - ``validation``: 5 % of ``train.tsv``, stratified by label (STS-B: by integer score bin), drawn
-  with the fixed seed :data:`SPLIT_SEED`; checkpoints are selected on it;
+  with the fixed seed :data:`SPLIT_SEED`; checkpoints are selected on it. SST-2's is its
+  *sentence-level validation* instead: 12.5 % of its full sentences, whose phrases leave training
+  (:mod:`otters.data.sentences` says why and how);
 - ``dev``: the official dev file (MNLI: dev_matched, mnli-mm: dev_mismatched), read only by
   ``otters eval --split dev``;
 - ``test``: the official test file (no labels: GLUE scores it on its server).
@@ -16,6 +18,7 @@ in some class than the draw needs, as in tiny hand-made files) falls back to a p
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +27,9 @@ from sklearn.model_selection import train_test_split
 from otters.data.examples import TextExamples, score_bins
 from otters.data.glue import glue_file, load_glue_file, resolve_glue_dir
 from otters.data.rt import read_rt_corpus
+from otters.data.sentences import SENTENCE_VALIDATION_FRACTION, full_sentences
 from otters.data.tasks import TaskSpec, get_task
+from otters.data.textmatch import OverlapIndex, normalise
 from otters.errors import OttersError
 
 SPLIT_SEED = 20240917  # seed of the GLUE validation carve (never change: it defines the splits)
@@ -76,9 +81,30 @@ def seeded_subset(rows: TextExamples, limit: int | None, seed: int) -> TextExamp
     return rows.subset(seeded_indices(len(rows), limit, seed))
 
 
+@lru_cache(maxsize=2)
+def _sentence_carve(texts: tuple, labels: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(train rows, validation rows) of SST-2's sentence-level validation (:mod:`otters.data.sentences`);
+    cached because one run asks for both splits of the same file."""
+    strata = np.frombuffer(labels, dtype=np.int64)
+    sentences = full_sentences(list(texts))
+    _, held = stratified_holdout(strata[sentences], SENTENCE_VALIDATION_FRACTION, SPLIT_SEED)
+    validation = sentences[held]
+    protected = OverlapIndex([texts[i] for i in validation])
+    # rows of punctuation only ("(") are invisible to the overlap rule; they go when a sentence holds them
+    joined = "\n".join(f" {' '.join(texts[i].split())} " for i in validation)
+    held_rows = set(validation.tolist())
+    train = [i for i in range(len(texts)) if i not in held_rows and not protected.overlaps(texts[i])
+             and not (not normalise(texts[i]) and f" {' '.join(texts[i].split())} " in joined)]
+    return np.asarray(train, dtype=np.int64), validation
+
+
 def split_validation(examples: TextExamples) -> tuple[TextExamples, TextExamples]:
     """(train, validation) carved from a labelled GLUE train file; see the module docstring."""
-    kept, held = stratified_holdout(_strata(examples), VALIDATION_FRACTION, SPLIT_SEED)
+    if examples.task.name == "sst2":
+        labels = np.ascontiguousarray(_strata(examples), dtype=np.int64).tobytes()
+        kept, held = _sentence_carve(tuple(examples.text_a), labels)
+    else:
+        kept, held = stratified_holdout(_strata(examples), VALIDATION_FRACTION, SPLIT_SEED)
     return examples.subset(kept, "train"), examples.subset(held, "validation")
 
 
