@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from otters.data.splits import load_split
 from otters.data.tasks import get_task
-from otters.data.textmatch import OVERLAP_WINDOW, OverlapIndex, drop_overlapping, normalise
+from otters.data.textmatch import (
+    OVERLAP_WINDOW,
+    OverlapIndex,
+    drop_overlapping,
+    normalise,
+)
 from otters.errors import OttersError
 
 __all__ = ["EVALUATION_SPLITS", "OVERLAP_WINDOW", "OverlapIndex", "drop_overlapping", "evaluation_texts", "normalise"]
