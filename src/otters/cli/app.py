@@ -16,6 +16,7 @@ from otters.cli import (
     data_cmd,
     device_cmd,
     energy_cmd,
+    glue_table_cmd,
     matterhorn_cmd,
     model_cmd,
     robustness_cmd,
@@ -70,7 +71,7 @@ def version() -> None:
 
 # One module per command group; each defines register(app). This order is the order of `otters --help`.
 for _commands in (device_cmd, verify_cmd, model_cmd, data_cmd, train_cmd, robustness_cmd, energy_cmd, vit_cmd, run_cmd,
-                  sparsity_cmd, matterhorn_cmd, tolerance_cmd):
+                  sparsity_cmd, matterhorn_cmd, tolerance_cmd, glue_table_cmd):
     _commands.register(app)
 
 

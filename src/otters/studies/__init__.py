@@ -12,5 +12,6 @@ Layer: above data/train (it runs trained students and teachers), below pipeline/
 - :mod:`~otters.studies.sparsity`: silent neurons under TTFS / M-TTFS / dead zones (Matterhorn);
 - :mod:`~otters.studies.robustness`: metrics on drawn chips, base vs HAT students;
 - :mod:`~otters.studies.matterhorn_table`: Matterhorn's k table on a trained student;
+- :mod:`~otters.studies.glue_table`: the GLUE table of the students' SNNs beside the published rows;
 - :mod:`~otters.studies.vit`: accuracy, operations and energy of a trained spiking ViT.
 """
