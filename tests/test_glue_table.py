@@ -6,13 +6,13 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
 from cli_helpers import run_main
+from tiny_task import WORDS, make_tiny_task
+
 from otters.data.metrics import compute_metrics
 from otters.studies.glue_table import PAPER_ROWS, glue_table, table_rows
 from otters.train.distill import distill
 from otters.train.evaluate import evaluate_checkpoint
-from tiny_task import WORDS, make_tiny_task
 
 torch.set_num_threads(1)
 
