@@ -29,3 +29,15 @@ def glue_dir() -> Path:
     if not path.is_dir():
         pytest.skip("../shared/data/glue is not beside the repository")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_otters_cache(tmp_path_factory):
+    """Every test's teachers and stored teacher outputs go to a temporary cache, never the user's."""
+    before = os.environ.get("OTTERS_CACHE")
+    os.environ["OTTERS_CACHE"] = str(tmp_path_factory.mktemp("otters-cache"))
+    yield
+    if before is None:
+        os.environ.pop("OTTERS_CACHE", None)
+    else:
+        os.environ["OTTERS_CACHE"] = before
