@@ -5,7 +5,10 @@ Both run on the MiniLM-L6 geometry (hidden 384, 6 layers) with the same real ``r
 - baseline: one fine-tuning step of the Hugging Face teacher (forward, cross-entropy, backward, AdamW);
 - distill:  one distillation step of an Otters student (frozen teacher forward + student QAT forward,
   soft cross-entropy + hidden-state MSE, backward, AdamW), the step ``otters distill`` runs;
-- student:  the student's QAT step alone (no teacher), to separate the teacher's share.
+- student:  the student's QAT step alone (no teacher), to separate the teacher's share;
+- cached:   the distillation step reading the teacher's stored outputs (otters.distill.teacher_cache,
+  float16, memory-mapped) instead of running the teacher: every epoch after the first, and every run
+  with the same teacher and data. The cache is filled before timing (one pass over the batches).
 
 Steps are interleaved (baseline, distill, student, baseline, ...) so load from other processes on a
 shared machine hits all of them alike; medians are reported as samples/s and as ratios to the
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 
 import torch
 from measure import interleaved_medians
@@ -42,6 +46,7 @@ def main() -> None:
     from otters.data.splits import load_split
     from otters.data.tasks import get_task
     from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer
+    from otters.distill.teacher_cache import teacher_outputs
     from otters.models import minilm_path
     from otters.distill.run import make_loss_fn
     from otters.train.loop import TrainConfig
@@ -54,9 +59,10 @@ def main() -> None:
     directory = minilm_path()
     rows = load_split(spec, "train").subset(range(args.batch * (args.reps + 1) * 4))
     enc = encode(load_tokenizer(directory), rows, args.max_len)
-    batches = [collate(enc, b) for b in bucketed_batches(enc.lengths, args.batch, True, seed=0)]
+    batches = [{**collate(enc, b), "rows": torch.as_tensor(b)}
+               for b in bucketed_batches(enc.lengths, args.batch, True, seed=0)]
     batches = [b for b in batches if len(b["labels"]) == args.batch]
-    cursor = {"baseline": 0, "distill": 0, "student": 0}
+    cursor = {"baseline": 0, "distill": 0, "student": 0, "cached": 0}
 
     def next_batch(name):
         batch = batches[cursor[name] % len(batches)]
@@ -70,7 +76,7 @@ def main() -> None:
     def baseline():
         batch = next_batch("baseline")
         hf_opt.zero_grad(set_to_none=True)
-        hf(**batch).loss.backward()
+        hf(**{k: v for k, v in batch.items() if k != "rows"}).loss.backward()
         hf_opt.step()
 
     teacher, _ = hf_model(directory, "bert-fp", spec, require_head=False)
@@ -87,6 +93,18 @@ def main() -> None:
         kd(student, batch)[0].backward()
         s_opt.step()
 
+    cache_root = tempfile.TemporaryDirectory()
+    stored = teacher_outputs(teacher, enc, student.config.num_hidden_layers, cache_root.name)
+    for b in batches:  # the first epoch fills the cache; the timed steps read it back
+        stored.for_batch(b["rows"].numpy(), b["input_ids"].shape[1])
+    kd_cached = make_loss_fn(teacher, spec.regression, DistillWeights(), stored=stored)
+
+    def cached_step():
+        batch = next_batch("cached")
+        s_opt.zero_grad(set_to_none=True)
+        kd_cached(student, batch)[0].backward()
+        s_opt.step()
+
     def student_step():
         batch = next_batch("student")
         s_opt.zero_grad(set_to_none=True)
@@ -94,15 +112,17 @@ def main() -> None:
         torch.nn.functional.cross_entropy(out.logits, batch["labels"]).backward()
         s_opt.step()
 
-    times = interleaved_medians({"baseline": baseline, "distill": distill_step, "student": student_step}, args.reps)
+    times = interleaved_medians({"baseline": baseline, "distill": distill_step, "student": student_step,
+                                 "cached": cached_step}, args.reps)
     tokens = statistics.mean(int(b["attention_mask"].sum()) for b in batches) / args.batch
     print(f"MiniLM-L6 geometry, preset {args.preset}, batch {args.batch}, max_len {args.max_len} "
           f"(mean {tokens:.1f} real tokens/row), {args.threads} threads, median of {args.reps}")
     base = args.batch / times["baseline"]
     for name, label in (("baseline", "teacher fine-tuning step"), ("distill", "distillation step"),
-                        ("student", "student QAT step (no teacher)")):
+                        ("student", "student QAT step (no teacher)"), ("cached", "distillation, stored teacher")):
         rate = args.batch / times[name]
         print(f"  {label:32s} {times[name] * 1000:8.1f} ms  {rate:7.1f} samples/s  ratio {rate / base:5.2f}x")
+    print(f"  stored teacher vs live teacher: {times['distill'] / times['cached']:.2f}x samples/s")
     if args.ablate:
         _ablations(student, distill_step, args)
 

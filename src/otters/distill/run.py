@@ -39,12 +39,13 @@ from otters.distill.coding import calibration_batches, coding_prepare, save_codi
 from otters.distill.loss import DistillWeights, distillation_loss
 from otters.distill.plan import freeze_teacher, hf_model, kd_outputs, resolve_teacher_dir, stage_plan, transfer_weights
 from otters.distill.settings import DEFAULT_PRESET, LATER_DEFAULTS, DistillSettings
+from otters.distill.teacher_cache import TeacherOutputs, teacher_outputs
 from otters.errors import OttersError
 from otters.io import atomic_write_json, read_json
 from otters.models import save_student
 from otters.models.packing import CONFIG_FILE
 from otters.snn.mttfs import CODING_FILE, load_coded_student, load_coding
-from otters.teacher.cache import TEACHER_FILE
+from otters.teacher.cache import TEACHER_FILE, cache_root
 from otters.teacher.settings import teacher_settings
 from otters.train import ddp
 from otters.train.checkpoint import read_jsonl, staging_dir
@@ -68,13 +69,24 @@ def prepare_data(spec, teacher_dir: Path, s: DistillSettings, data_dir=None):
     return encode(tokenizer, train, max_len), encode(tokenizer, val, max_len), max_len, tokenizer
 
 
-def make_loss_fn(teacher, regression: bool, weights: DistillWeights):
-    """loss(student, batch): distillation_loss of the student against the frozen teacher on the batch."""
+def make_loss_fn(teacher, regression: bool, weights: DistillWeights, stored: TeacherOutputs | None = None):
+    """loss(student, batch): distillation_loss of the student against the frozen teacher on the batch.
+
+    With ``stored`` (the teacher's outputs on the training rows; the batch then carries its row
+    indices as ``"rows"``) the teacher's outputs are read back instead of recomputed; the attention
+    loss needs the live teacher.
+    """
     need_attn = bool(weights.attention)
+    if stored is not None and need_attn:
+        raise OttersError("the teacher-output cache holds logits and hidden states, not attention scores; "
+                          "turn it off to distil attention")
 
     def loss_fn(student, batch):
         inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
         s_out = student(**inputs, output_attentions=need_attn)
+        if stored is not None:
+            t_out = stored.for_batch(batch["rows"].cpu().numpy(), batch["input_ids"].shape[1], batch["input_ids"].device)
+            return distillation_loss(kd_outputs(s_out), t_out, batch["attention_mask"], regression, weights)
         device_type = batch["input_ids"].device.type
         # The teacher runs in float32 outside autocast: a quantized teacher's integer path must stay exact.
         with torch.no_grad(), torch.autocast(device_type, enabled=False):
@@ -108,10 +120,18 @@ def run_stage(index: int, name: str, model, teacher, spec, train_enc, val_enc, s
     metric = main_metric(spec)
     cfg = s.train_config(index, progress, device)
     lengths = train_enc.lengths
+    teacher = teacher.to(info.device)
+    stored = None
+    # one writer: a data-parallel run keeps the live teacher; so does the attention loss (scores are not stored)
+    if s.teacher_cache and info.world == 1 and not s.weights.attention:
+        stored = teacher_outputs(teacher, train_enc, model.config.num_hidden_layers, cache_root() / "teacher-outputs")
+        log(f"stage {index} ({name}): teacher outputs in {stored.folder} ({stored.rows_filled} of "
+            f"{len(train_enc)} rows stored)")
     trainer = Trainer(
         model, cfg, stage_dir,
-        loss_fn=make_loss_fn(teacher.to(info.device), spec.regression, s.weights),
-        make_batch=lambda rows: collate(train_enc, rows), num_examples=len(train_enc),
+        loss_fn=make_loss_fn(teacher, spec.regression, s.weights, stored),
+        make_batch=lambda rows: {**collate(train_enc, rows), "rows": torch.as_tensor(np.asarray(rows))},
+        num_examples=len(train_enc),
         evaluate=lambda m: split_metrics(m, spec, val_enc),
         main_metric=metric,
         batch_order=lambda epoch: bucketed_batches(lengths, cfg.batch_size, True, epoch_seed(cfg.seed, epoch)),

@@ -16,7 +16,8 @@ from otters.train.loop import TrainConfig
 DEFAULT_PRESET = "otters-1bitkv"
 
 # Settings added after runs were recorded: a recorded run without them had these values (resume check).
-LATER_DEFAULTS = {"coding": "ttfs", "dead_zone": 0, "init": None, "calibration_rows": DEFAULT_CALIBRATION_ROWS}
+LATER_DEFAULTS = {"coding": "ttfs", "dead_zone": 0, "init": None, "calibration_rows": DEFAULT_CALIBRATION_ROWS,
+                  "teacher_cache": False}
 
 
 @dataclass
@@ -27,6 +28,8 @@ class DistillSettings:
     std of the hardware-aware-training noise (0.1 = HAT1, 0.2 = HAT2). ``train_rows`` / ``eval_rows``:
     seeded subsets. ``coding`` / ``dead_zone`` / ``calibration_rows``: Matterhorn's coding of the final
     stage (``otters.distill.coding``); ``init``: fine-tune this student checkpoint (one stage).
+    ``teacher_cache``: read the frozen teacher's stored outputs (``otters.distill.teacher_cache``;
+    float16 targets) instead of running it on every step.
     """
 
     task: str
@@ -50,6 +53,7 @@ class DistillSettings:
     dead_zone: int = 0
     init: str | None = None
     calibration_rows: int = DEFAULT_CALIBRATION_ROWS
+    teacher_cache: bool = True
 
     def checked(self, task: str, preset: str) -> DistillSettings:
         """A copy with the canonical task name and ``preset`` resolved, validated (OttersError if not)."""

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from otters.data.tokenize import Encoded, collate
-from otters.train.losses import layer_map
+from otters.distill.loss import layer_map
 from otters.errors import OttersError
 
 FORMAT = 1  # bump when the stored layout changes: old folders are then never read
