@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 import torch
+from tiny_task import make_tiny_task
 
 from otters.data.splits import load_split
+from otters.data.tasks import get_task
 from otters.data.tokenize import collate, encode, load_tokenizer
+from otters.distill.loss import DistillWeights, distillation_loss
+from otters.distill.plan import freeze_teacher, hf_model, kd_outputs
 from otters.distill.teacher_cache import teacher_outputs
 from otters.errors import OttersError
-from otters.train.losses import DistillWeights, distillation_loss
-from otters.train.students import freeze_teacher, hf_model, kd_outputs
-from otters.data.tasks import get_task
-from tiny_task import make_tiny_task
 
 torch.set_num_threads(1)
 

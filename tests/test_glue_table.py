@@ -10,8 +10,9 @@ from cli_helpers import run_main
 from tiny_task import WORDS, make_tiny_task
 
 from otters.data.metrics import compute_metrics
+from otters.distill.run import distill
+from otters.distill.settings import DistillSettings
 from otters.studies.glue_table import PAPER_ROWS, glue_table, table_rows
-from otters.train.distill import distill
 from otters.train.evaluate import evaluate_checkpoint
 
 torch.set_num_threads(1)
@@ -32,9 +33,10 @@ def students(tmp_path_factory):
     """A two-step SST-2 student and an RTE student (a copy of it whose record says rte), tiny data of both."""
     root = tmp_path_factory.mktemp("glue-table")
     tiny = make_tiny_task(root)
-    sst2 = distill("sst2", "otters-1bitkv", tiny["teacher"], out_dir=root / "sst2-otters-1bitkv", stages="single",
-                   epochs=1, max_steps=2, batch_size=16, eval_every=2, lr=1e-3, data_dir=tiny["glue"],
-                   progress=False, max_len=16, log=lambda m: None)
+    settings = DistillSettings("sst2", "otters-1bitkv", stages="single", epochs=1, max_steps=2, batch_size=16,
+                               eval_every=2, lr=1e-3, max_len=16)
+    sst2 = distill(settings, tiny["teacher"], out_dir=root / "sst2-otters-1bitkv", data_dir=tiny["glue"],
+                   progress=False, log=lambda m: None)
     rte = root / "rte-otters-1bitkv"
     shutil.copytree(sst2, rte)
     record = json.loads((rte / "distill.json").read_text())
