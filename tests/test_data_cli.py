@@ -97,3 +97,14 @@ def test_teacher_intermediate_errors(tmp_path):
     assert_one_line_error(run_cli("teacher", "--task", "rt", "--intermediate", "sst2", "--data-dir",
                                   str(tmp_path / "none"), env={"OTTERS_CACHE": str(tmp_path / "cache")}),
                           "GLUE data directory not found")
+
+
+def test_teacher_on_a_missing_gpu_is_one_line_and_writes_nothing(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    out = tmp_path / "t"
+    assert_one_line_error(run_cli("teacher", "--task", "rte", "--device", "cuda", "--out", str(out)),
+                          "CUDA is not available")
+    assert list(tmp_path.iterdir()) == []

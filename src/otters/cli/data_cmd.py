@@ -75,6 +75,7 @@ def teacher_command(
     seed: int = typer.Option(0, "--seed", help="training seed (the data splits have their own fixed seeds)"),
     train_rows: Optional[int] = typer.Option(None, "--train-rows", help="train on a seeded random subset of N rows"),
     threads: int = typer.Option(2, "--threads", help="torch threads"),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:<i> or auto (CUDA: bf16 autocast)"),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="continue an interrupted run"),
     force: bool = typer.Option(False, "--force", help="retrain even if a finished teacher is cached (final stage)"),
     intermediate: Optional[str] = typer.Option(None, "--intermediate", help="first fine-tune on this task (e.g. sst2 "
@@ -88,7 +89,7 @@ def teacher_command(
     path = ensure_teacher(task, model, data_dir, out, force=force, epochs=epochs, max_len=max_len,
                           batch_size=batch_size, lr=lr, eval_every=eval_every, seed=seed, threads=threads,
                           resume=resume, max_train_rows=train_rows, intermediate=intermediate,
-                          exclude_overlap=exclude_overlap)
+                          exclude_overlap=exclude_overlap, device=device)
     if report is not None:
         command = "otters " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         atomic_write_json(report, teacher_report(path, data_dir, command=command))

@@ -41,6 +41,7 @@ from otters.teacher.model import load_model
 from otters.teacher.settings import teacher_settings
 from otters.train.checkpoint import CheckpointStore, read_jsonl, staging_dir
 from otters.train.common import exclusive_lock, replace_dir, set_threads
+from otters.train.ddp import pick_device
 from otters.train.loop import TrainConfig, Trainer
 from otters.train.predict import split_metrics
 from otters.train.seed import seed_everything
@@ -79,7 +80,9 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
     ``max_train_rows`` trains on a seeded random subset of that many rows (quick or CPU-bound runs).
     ``exclude_overlap``: drop train and validation rows sharing text with that task's evaluation splits.
     ``intermediate_of``: the intermediate teacher ``model_dir`` is (recorded in ``teacher.json``).
-    ``device``: where to train ("cpu", "cuda", "auto"; fp32 everywhere). Settings left None take the task's defaults (:data:`TEACHER_DEFAULTS`).
+    ``device``: where to train ("cpu", "cuda", "cuda:<i>", "auto"); on CUDA the steps run under bf16
+    autocast (validation in fp32), on the CPU in fp32. Settings left None take the task's defaults
+    (:data:`TEACHER_DEFAULTS`).
     """
     spec = get_task(task)
     settings = teacher_settings(spec.name, epochs=epochs, max_len=max_len, batch_size=batch_size, lr=lr,
@@ -137,7 +140,8 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
     cfg = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"],
                       step_size_lr=settings["lr"], weight_decay=weight_decay, warmup_fraction=warmup_ratio,
                       grad_clip=1.0, eval_every=int(settings["eval_every"]) or -(-len(train_enc) // settings["batch_size"]),
-                      eval_at_epoch_end=True, seed=seed, amp=False, progress=show_progress, device=device)
+                      eval_at_epoch_end=True, seed=seed, amp=pick_device(device).startswith("cuda"),
+                      progress=show_progress, device=device)
     trainer = Trainer(model, cfg, work, loss_fn=lambda m, batch: (m(**batch).loss, {}), make_batch=make_batch,
                       num_examples=len(train_enc), evaluate=lambda m: split_metrics(m, spec, val_enc),
                       main_metric=metric,
@@ -188,12 +192,13 @@ def ensure_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, fo
     retrains only the final stage.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    pick_device(train_kwargs.get("device", "cpu"))  # a device that is not there fails before anything is written
     model_dir = resolve_model_dir(model_dir)
     intermediate_of = None
     if intermediate:
         if get_task(intermediate).name == get_task(task).name:
             raise OttersError(f"the intermediate task must differ from the task, got {intermediate} twice")
-        shared = {k: train_kwargs[k] for k in ("seed", "threads", "resume") if k in train_kwargs}
+        shared = {k: train_kwargs[k] for k in ("seed", "threads", "resume", "device") if k in train_kwargs}
         model_dir = intermediate_of = ensure_teacher(intermediate, model_dir, data_dir, log=log,
                                                      exclude_overlap=get_task(task).name, **shared)
     out_dir = Path(out_dir) if out_dir is not None else teacher_cache_dir(task, model_dir,
