@@ -7,7 +7,9 @@ The published rows are those of the comparison on GLUE dev in "Otters: An Energy
 Transformer via Optical Time-to-First-Spike Encoding" (ICLR 2026), its main GLUE results table,
 which quotes BERT-base (the teacher), SpikingBERT, SpikeLM, BiT 1-1-1 and Sorbet (1-bit) from their
 papers; CoLA is not in it. That table gives one number per task (for MRPC, QQP and STS-B it does not
-say which of the two metrics); the paper reports the best dev checkpoint of each run.
+say which of the two metrics); the paper reports the best dev checkpoint of each run. Of
+SpikingBERT's row only SST-2, RTE, QQP and the average could be checked against a copy of the table;
+its other four columns agree with that average.
 
 Ours: each student checkpoint (``otters.json``) is scored as its spiking network (``--mode snn``;
 bit-identical to its QNN, Otters Proposition 1) on ``split`` of its own task: ``validation`` (the
