@@ -17,8 +17,11 @@ def test_official_train_row_counts(glue_dir, task, rows):
     assert len(examples) == rows
     assert examples.labels.shape == (rows,)
     assert (examples.text_b is not None) == get_task(task).is_pair
-    # The validation carve partitions train.tsv.
-    assert len(load_split(task, "train", glue_dir)) + len(load_split(task, "validation", glue_dir)) == rows
+    carved = len(load_split(task, "train", glue_dir)) + len(load_split(task, "validation", glue_dir))
+    if task == "sst2":  # its validation sentences' phrases leave training (tests/test_data_sentences.py)
+        assert carved < rows
+    else:  # the validation carve partitions train.tsv
+        assert carved == rows
 
 
 def test_unbalanced_quotes_stay_in_their_row(glue_dir):
