@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from otters.data.splits import load_split
 from otters.errors import OttersError
 from otters.io import load_tensors, read_json
 from otters.studies.evaluation import evaluate_checkpoint
@@ -67,7 +68,8 @@ def test_finetune_writes_a_loadable_teacher(tiny_model, tiny_glue, tmp_path):
     info = read_json(path / TEACHER_FILE)
     assert info["task"] == "sst2" and info["main_metric"] == "accuracy"
     steps = [r["step"] for r in info["history"]]
-    assert steps == sorted(steps) and steps[-1] == 2 * 10  # 76 training rows / batch 8 = 10 steps per epoch
+    per_epoch = -(-len(load_split("sst2", "train", tiny_glue)) // 8)  # SST-2's training rows / batch 8
+    assert steps == sorted(steps) and steps[-1] == 2 * per_epoch
     best = max(r["validation"]["accuracy"] for r in info["history"])
     assert info["best"]["validation"]["accuracy"] == best
     # The saved weights reproduce the recorded best validation score.
