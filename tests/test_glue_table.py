@@ -13,7 +13,7 @@ from otters.data.metrics import compute_metrics
 from otters.distill.run import distill
 from otters.distill.settings import DistillSettings
 from otters.studies.glue_table import PAPER_ROWS, glue_table, table_rows
-from otters.train.evaluate import evaluate_checkpoint
+from otters.studies.evaluation import evaluate_checkpoint
 
 torch.set_num_threads(1)
 

@@ -28,7 +28,7 @@ from otters.data.glue import glue_file
 from otters.data.tasks import get_task
 from otters.errors import OttersError
 from otters.io import read_json
-from otters.train.evaluate import STUDENT_FILE, evaluate_checkpoint
+from otters.studies.evaluation import STUDENT_FILE, evaluate_checkpoint
 
 TABLE_SPLITS = ("validation", "dev")
 DISTILL_FILE = "distill.json"  # what otters distill records (settings, stages)
