@@ -15,6 +15,7 @@ from otters import __version__
 from otters.cli import (
     data_cmd,
     device_cmd,
+    export_cmd,
     energy_cmd,
     glue_table_cmd,
     matterhorn_cmd,
@@ -71,7 +72,7 @@ def version() -> None:
 
 # One module per command group; each defines register(app). This order is the order of `otters --help`.
 for _commands in (device_cmd, verify_cmd, model_cmd, data_cmd, train_cmd, robustness_cmd, energy_cmd, vit_cmd, run_cmd,
-                  sparsity_cmd, matterhorn_cmd, tolerance_cmd, glue_table_cmd):
+                  sparsity_cmd, matterhorn_cmd, tolerance_cmd, glue_table_cmd, export_cmd):
     _commands.register(app)
 
 
