@@ -15,6 +15,7 @@ from otters import __version__
 from otters.cli import (
     data_cmd,
     device_cmd,
+    predict_cmd,
     export_cmd,
     energy_cmd,
     glue_table_cmd,

@@ -13,5 +13,6 @@ Layer: above data/train (it runs trained students and teachers), below pipeline/
 - :mod:`~otters.studies.robustness`: metrics on drawn chips, base vs HAT students;
 - :mod:`~otters.studies.matterhorn_table`: Matterhorn's k table on a trained student;
 - :mod:`~otters.studies.glue_table`: the GLUE table of the students' SNNs beside the published rows;
+- :mod:`~otters.studies.predict`: one input at a time: label, probabilities, spikes, silent fraction, energy;
 - :mod:`~otters.studies.vit`: accuracy, operations and energy of a trained spiking ViT.
 """

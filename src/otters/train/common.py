@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from transformers.utils import logging as transformers_logging
@@ -84,29 +85,25 @@ def progress(total: int, description: str, done: int = 0):
 
 @contextmanager
 def exclusive_lock(path: str | os.PathLike, what: str, wait: bool = False, log=None):
-    """Hold an exclusive advisory lock (``flock``) on the file ``path`` while the block runs.
+    """Hold an exclusive lock on the file ``path`` while the block runs (``filelock.FileLock``: flock on
+    POSIX, msvcrt on Windows).
 
     Two processes training into the same directory would destroy each other's work: the second
     either waits (``wait``) or gets an OttersError. The lock file itself is left in place (removing it
-    would race with a waiting process). No-op where ``fcntl`` is missing (Windows).
+    would race with a waiting process).
     """
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not wait:
-                raise OttersError(f"{what} is busy: another process holds {path}; wait for it to finish") from None
-            if log is not None:
-                log(f"waiting for another process working on {what} (lock {path})")
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if not wait:
+            raise OttersError(f"{what} is busy: another process holds {path}; wait for it to finish") from None
+        if log is not None:
+            log(f"waiting for another process working on {what} (lock {path})")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
