@@ -165,7 +165,7 @@ def main() -> None:
     sj, sj_ifs = sj_model(twin, x_cal)
     st = snntorch_model(twin, x_cal)
     fan_out = [m.out_features for m in twin if isinstance(m, nn.Linear)][1:]
-    input_macs = lambda T: T * float((x_hat != 0).sum()) / n * twin[0].out_features  # noqa: E731
+    input_macs = lambda T: T * float((x_hat != 0).sum()) / n * twin[0].out_features
 
     rows = [("otters TTFS, event-driven", f"{T_otters} x {len(snn.stages) + 1} windows", o_acc, o_spikes, o_ops, 0.0)]
     timers = {"otters": lambda: snn.run(xte[: args.batch])}
@@ -190,7 +190,7 @@ def main() -> None:
           f"{'ms/batch':>9} {'x time':>7} {'x spikes':>8} {'x ops':>6}")
     for key, (name, T, acc, spikes, ops, macs) in zip(keys, rows):
         ms = 1000 * times[key]
-        print(f"{name:36} {str(T):>16} {acc:7.4f} {spikes:11.0f} {ops:12.0f} {macs:11.0f} {ms:9.2f} "
+        print(f"{name:36} {T!s:>16} {acc:7.4f} {spikes:11.0f} {ops:12.0f} {macs:11.0f} {ms:9.2f} "
               f"{times[key] / base_t:7.2f} {spikes / base_s:8.2f} {ops / base_o if base_o else math.nan:6.2f}")
     print("\notters' spikes include its input encoding (the peers take the input as an analog current every step: "
           "the input MACs column); otters' wall time is its event-driven simulation of all windows.")

@@ -21,7 +21,7 @@ CARDS = ROOT / "results" / "cards"
 def timing(name: str) -> str | None:
     """The eval's wall time and load average from timing.log (None when it was not run here)."""
     log = (CARDS / "timing.log").read_text()
-    m = re.search(rf"^{re.escape(name)} eval rc=0 (\d+)s load_at_start=([\d.]+) load_at_end=([\d.]+)$", log, re.M)
+    m = re.search(rf"^{re.escape(name)} eval rc=0 (\d+)s load_at_start=([\d.]+) load_at_end=([\d.]+)$", log, re.MULTILINE)
     if m is None:
         return None
     return (f"2 shared CPU cores, eval {m.group(1)} s with load average {m.group(2)} at start and "

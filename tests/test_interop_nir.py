@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-nir = pytest.importorskip("nir", reason="NIR tests need the nir package (pip install 'otters[nir]'; CI installs it)")
+import otters
+from otters.errors import OttersError
+from otters.interop.export import random_mlp
+from otters.interop.nir import raster_data, read_nir, require_nir, to_nir, write_nir
+from otters.interop.nir_bert import NOT_EXPRESSED, student_graph
+from otters.nn.qmlp import QuantMLPConfig, random_qmlp
+from tests.cli_helpers import run_main
 
-import otters  # noqa: E402
-from otters.errors import OttersError  # noqa: E402
-from otters.interop.export import random_mlp  # noqa: E402
-from otters.interop.nir import raster_data, read_nir, require_nir, to_nir, write_nir  # noqa: E402
-from otters.interop.nir_bert import NOT_EXPRESSED, student_graph  # noqa: E402
-from otters.nn.qmlp import QuantMLPConfig, random_qmlp  # noqa: E402
-from tests.cli_helpers import run_main  # noqa: E402
+nir = pytest.importorskip("nir", reason="NIR tests need the nir package (pip install 'otters[nir]'; CI installs it)")
 
 
 def test_cli_random_mlp_round_trip_is_exact(tmp_path, capsys):
@@ -31,7 +31,7 @@ def test_cli_random_mlp_round_trip_is_exact(tmp_path, capsys):
 
 
 def test_affine_weights_are_the_synaptic_scales_gamma(tmp_path):
-    qnn, x = random_mlp(3, 16, 3, 4, 5, 64)
+    qnn, _ = random_mlp(3, 16, 3, 4, 5, 64)
     graph = nir.read(str(write_nir(otters.convert(qnn), tmp_path / "g.nir")))
     T = 2**3 - 1
     alphas = [qnn.input_quant.alpha] + [q.alpha for q in qnn.quants]

@@ -7,7 +7,7 @@ from torch import nn
 
 import otters
 from otters.errors import OttersError
-from otters.nn.from_float import calibrate_step, quantize
+from otters.nn.from_float import calibrate_step
 from otters.quant import LSQQuantizer
 
 
@@ -42,7 +42,7 @@ def test_digits_float_mlp_through_quantize_qat_convert_verify(digits_float):
 
 
 def test_multibit_weights_and_post_training_accuracy(digits_float):
-    model, x, y = digits_float
+    model, x, _ = digits_float
     qnn = otters.quantize(model, x[:256], act_bits=4, weight_bits=4)
     float_pred, q_pred = model(x[1400:]).argmax(1), qnn(x[1400:]).argmax(1)
     assert float((float_pred == q_pred).float().mean()) > 0.9  # 4-bit PTQ stays close to the float net

@@ -21,6 +21,7 @@ on the calibration activations, searched over alpha = c * max|x| / Qp for c on a
 from __future__ import annotations
 
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
@@ -47,11 +48,9 @@ def _chain(model: nn.Module) -> list[tuple[str, nn.Module | str]]:
 
 def _traced_chain(model: nn.Module) -> list[tuple[str, nn.Module | str]]:
     """The chain of a non-Sequential module through torch.fx (forward must be one path)."""
-    import torch.fx  # part of torch; imported here because only non-Sequential models need tracing
-
     try:
         graph = torch.fx.symbolic_trace(model).graph
-    except Exception as exc:  # fx raises many types on data-dependent control flow
+    except Exception as exc:  # noqa: BLE001 - fx raises many types (TraceError, TypeError, ...) on data-dependent flow
         raise OttersError(f"otters.quantize cannot trace {type(model).__name__} ({exc}); "
                           f"give an nn.Sequential of {TAKES}") from None
     functions = {F.relu: "relu", torch.relu: "relu", torch.flatten: "flatten", F.dropout: "dropout"}

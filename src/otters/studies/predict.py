@@ -15,7 +15,6 @@ Probabilities are softmax(logits); for a regression head (STS-B) the score is th
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -162,7 +161,7 @@ def _prediction(spec, text, pair, tokens, logits: np.ndarray, spikes, neurons, e
     best = int(np.argmax(logits))
     names = list(spec.label_names)
     return Prediction(text, pair, tokens, names[best], best, {n: float(p) for n, p in zip(names, probs)}, None,
-                      spikes, neurons, silent, energy if energy is None or math.isfinite(energy) else None)
+                      spikes, neurons, silent, energy)
 
 
 def read_inputs(path: str | os.PathLike, pair: bool) -> tuple[list[str], list[str] | None]:
