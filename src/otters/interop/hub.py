@@ -97,7 +97,7 @@ def model_card(facts: CardFacts, path: str = ".", weight_bits: int = 1, act_bits
     results = [EvalResult(task_type="text-classification", dataset_type=dataset_type, dataset_name=dataset_name,
                           dataset_split=facts.split, dataset_config=None if spec.name == "rt" else spec.name,
                           metric_type=name, metric_value=round(float(value), 6),
-                          metric_name=f"{name} (SNN, otters eval --mode snn)")
+                          metric_name=f"{name} (SNN, nominal device)")
                for name, value in sorted(facts.metrics.items())]
     data = ModelCardData(library_name="otters", license=facts.license, language="en", datasets=[dataset_type],
                          pipeline_tag="text-classification", model_name=facts.name, eval_results=results or None,
