@@ -31,7 +31,7 @@ def eval_path_label(model, sentence: str) -> str:
     from otters.data.examples import TextExamples
     from otters.data.tasks import get_task
     from otters.data.tokenize import collate, encode
-    from otters.snn.bert import convert
+    from otters.snn import convert
 
     spec = get_task("rt")
     longer = "the film is a charming, funny and touching portrait of a family that refuses to fall apart."

@@ -87,7 +87,7 @@ def test_spike_raster_is_event_data_of_the_fire_steps():
 
 def test_student_linear_populations_export_structurally():
     from otters.models import build_student
-    from otters.snn.bert import convert
+    from otters.snn import convert
     from tests.snn_bert_helpers import calibrated, tiny_batch
 
     torch.manual_seed(0)

@@ -38,10 +38,9 @@ import torch
 
 from otters.device import curve_from_dict
 from otters.errors import OttersError
-from otters.snn.network import SpikingNetwork
-from otters.snn.populations import FiringPopulation
-from otters.snn.results import SimulationResult
-from otters.snn.stages import SpikingLinear
+from otters.snn.mlp.network import SpikingLinear, SpikingNetwork
+from otters.snn.mlp.results import SimulationResult
+from otters.snn.neuron import FiringPopulation
 
 FORMAT = "otters.snn.SpikingNetwork/1"
 

@@ -19,7 +19,7 @@ import torch
 
 from otters.errors import OttersError
 from otters.interop.nir import NirExport, population_node, require_nir
-from otters.snn.bert import convert
+from otters.snn import convert
 from otters.snn.mttfs import load_coded_student
 
 FORMAT = "otters.snn.SpikingBert.linear-populations/1"

@@ -26,14 +26,14 @@ import torch
 from otters.data.examples import TextExamples
 from otters.data.tasks import get_task
 from otters.data.tokenize import collate, encode
+from otters.distill.checkpoint import load_student_checkpoint
 from otters.energy.audit_adapter import energy_from_audit, settings_from_hardware
 from otters.energy.model import Hardware
 from otters.errors import OttersError
 from otters.io import read_json
+from otters.snn import convert
 from otters.snn.audit import audit_activity
-from otters.snn.bert import convert
-from otters.snn.bert_activity import BertActivity
-from otters.train.robustness import load_student_checkpoint
+from otters.snn.bert import BertActivity
 
 MODES = ("snn", "qnn")
 MAX_TEXT_CHARS = 100_000
