@@ -83,14 +83,14 @@ class LoadedStudent:
 def load(checkpoint: str | os.PathLike, task: str | None = None) -> LoadedStudent:
     """Load a student checkpoint directory with its tokenizer, max_len and task (recorded, or ``task``)."""
     path = Path(checkpoint)
-    model, tokenizer, max_len, meta = load_student_checkpoint(path)
-    recorded = (meta.get("settings") or {}).get("task")
+    loaded = load_student_checkpoint(path)
+    recorded = loaded.settings.get("task")
     if recorded is None and (path / "config.json").is_file():
         recorded = read_json(path / "config.json").get("task")
     task = task or recorded
     if task is None:
         raise OttersError(f"{path} does not record its task; pass --task")
-    return LoadedStudent(model.eval(), tokenizer, int(max_len), get_task(task).name, str(path))
+    return LoadedStudent(loaded.model.eval(), loaded.tokenizer, loaded.max_len, get_task(task).name, str(path))
 
 
 def _checked_texts(texts, pairs) -> tuple[list[str], list[str] | None]:
