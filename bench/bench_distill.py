@@ -28,6 +28,7 @@ import statistics
 import tempfile
 
 import torch
+
 from measure import interleaved_medians
 
 
@@ -46,14 +47,14 @@ def main() -> None:
     from otters.data.splits import load_split
     from otters.data.tasks import get_task
     from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer
-    from otters.distill.teacher_cache import teacher_outputs
-    from otters.models import minilm_path
-    from otters.distill.run import make_loss_fn
-    from otters.train.loop import TrainConfig
-    from otters.train.optim import build_optimizer
     from otters.distill.loss import DistillWeights
     from otters.distill.plan import freeze_teacher, hf_model
+    from otters.distill.run import make_loss_fn
+    from otters.distill.teacher_cache import teacher_outputs
+    from otters.models import minilm_path
     from otters.teacher.model import load_model
+    from otters.train.loop import TrainConfig
+    from otters.train.optim import build_optimizer
 
     spec = get_task("rt")
     directory = minilm_path()

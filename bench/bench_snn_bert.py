@@ -25,6 +25,7 @@ import sys
 import time
 
 import torch
+
 from measure import interleaved_medians, reset_peak_rss, status_mib
 
 

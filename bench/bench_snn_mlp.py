@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 import torch
+
 from measure import interleaved_medians
 
 

@@ -49,8 +49,7 @@ def private_cache(path: Path):
 
 def run_tiny(inputs: dict, out: Path, steps=None, **overrides):
     """Run the tiny pipeline into ``out`` (``steps``: replacement STEPS tuple); returns (ctx, state, result)."""
-    from otters.pipeline import open_run, run_pipeline
-    from otters.pipeline import runner
+    from otters.pipeline import open_run, run_pipeline, runner
 
     settings = {**TINY, **overrides}
     with private_cache(inputs["cache"]):

@@ -5,14 +5,14 @@ import json
 
 import pytest
 import torch
-from cli_helpers import run_main
-from snn_bert_helpers import calibrated, tiny_batch
 
+from cli_helpers import run_main
 from otters.errors import OttersError
 from otters.models import build_student
 from otters.snn.audit import COUNT_KEYS, AuditSettings, audit_activity, audit_model
 from otters.snn.bert import BertActivity
 from otters.snn.convert import convert
+from snn_bert_helpers import calibrated, tiny_batch
 
 
 def _model(preset, seed=0):

@@ -12,8 +12,15 @@ from hypothesis import strategies as st
 from otters.data.examples import score_bins
 from otters.data.glue import load_glue_file
 from otters.data.rt import read_rt_corpus, rt_corpus_path
-from otters.data.splits import (RT_FRACTIONS, VALIDATION_FRACTION, data_info, load_split, split_rt,
-                                split_validation, stratified_holdout)
+from otters.data.splits import (
+    RT_FRACTIONS,
+    VALIDATION_FRACTION,
+    data_info,
+    load_split,
+    split_rt,
+    split_validation,
+    stratified_holdout,
+)
 
 
 @settings(max_examples=40)

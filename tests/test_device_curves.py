@@ -8,7 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otters.device import (
-    PAPER_CURVE, SampledCurve, StretchedExponential, curve_from_dict, load_curve, save_curve,
+    PAPER_CURVE,
+    SampledCurve,
+    StretchedExponential,
+    curve_from_dict,
+    load_curve,
+    save_curve,
 )
 from otters.errors import OttersError
 

@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otters.device import PAPER_CURVE, SampledCurve, StretchedExponential, check_steps, clock, coarsest_clock, fire_times
+from otters.device import (
+    PAPER_CURVE,
+    SampledCurve,
+    StretchedExponential,
+    check_steps,
+    clock,
+    coarsest_clock,
+    fire_times,
+)
 from otters.device.schedule import _ticks
 from otters.errors import OttersError
 

@@ -5,7 +5,6 @@ import math
 import pytest
 import torch
 
-from otters.errors import OttersError
 from otters.distill.loss import (
     DistillWeights,
     attention_loss,
@@ -16,6 +15,7 @@ from otters.distill.loss import (
     regression_mse,
     soft_cross_entropy,
 )
+from otters.errors import OttersError
 
 
 def test_soft_cross_entropy_by_hand():

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
+from otters.distill.plan import stage_plan, transfer_weights
 from otters.errors import OttersError
 from otters.models import build_student
 from otters.quant import LSQQuantizer
-from otters.distill.plan import stage_plan, transfer_weights
 
 
 def test_staged_plan_follows_sorbet_then_binary_kv():

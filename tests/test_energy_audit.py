@@ -5,14 +5,14 @@ import json
 
 import pytest
 import torch
-from cli_helpers import run_main
-from snn_bert_helpers import calibrated, tiny_batch
 
+from cli_helpers import run_main
 from otters.energy import Hardware
 from otters.energy.audit_adapter import counts_from_audit, energy_from_audit, measure_energy
 from otters.errors import OttersError
 from otters.models import build_student, save_student
 from otters.snn.audit import OP_KINDS, AuditSettings, audit_model
+from snn_bert_helpers import calibrated, tiny_batch
 
 
 def _model(preset="otters-1bitkv"):

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otters.energy import builtin_tables, load_table
-from otters.vit.energy import energy_from_acs_macs
 from otters.energy.costs import parse_dtype
 from otters.energy.stats import FiringStats, Population
 from otters.errors import OttersError
+from otters.vit.energy import energy_from_acs_macs
 
 LOGIC_SCALE = (22 / 45) * (0.8 / 0.9) ** 2  # the 22 nm table's stated C V^2 factor
 

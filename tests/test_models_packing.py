@@ -1,6 +1,7 @@
 """Packed checkpoints: bit packing, exact save/load round trip, storage size, ``otters info``."""
 
 import json
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -67,9 +68,9 @@ def test_packed_bits_are_the_storage(tmp_path):
     meta = json.loads((tmp_path / "ckpt" / CONFIG_FILE).read_text())
     report = storage_report(model)
     assert meta["storage"]["storage_bytes"] == report["storage_bytes"]
-    linears = [l for layer in model.bert.layers
-               for l in (layer.attn.query, layer.attn.key, layer.attn.value, layer.attn.out, layer.ffn1, layer.ffn2)]
-    expected = sum((l.weight.numel() + 7) // 8 + 4 for l in linears)  # bits + one float32 scale each
+    linears = [lin for layer in model.bert.layers
+               for lin in (layer.attn.query, layer.attn.key, layer.attn.value, layer.attn.out, layer.ffn1, layer.ffn2)]
+    expected = sum((lin.weight.numel() + 7) // 8 + 4 for lin in linears)  # bits + one float32 scale each
     assert report["parts"]["encoder_binary_weights"]["bytes"] == expected
 
 

@@ -9,13 +9,13 @@ per neuron.
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_snn_exact import assert_lossless, assert_simulators_agree, curves, qmlps
 
 from otters import convert, verify
 from otters.device import PAPER_CURVE
-from otters.snn import draw_variation
 from otters.nn.qmlp import QuantMLPConfig, random_qmlp
 from otters.quant.deadzone import apply_dead_zone
+from otters.snn import draw_variation
+from test_snn_exact import assert_lossless, assert_simulators_agree, curves, qmlps
 
 torch.set_num_threads(1)
 

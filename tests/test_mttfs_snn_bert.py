@@ -4,7 +4,6 @@
 
 import pytest
 import torch
-from snn_bert_helpers import calibrated, distill_steps, tiny_batch
 
 import otters
 from otters.device import PAPER_CURVE
@@ -18,6 +17,7 @@ from otters.snn.mttfs import calibrate_silent, configure_coding, kv_names, popul
 from otters.snn.mttfs.bert import MaskedFiring, silent_ratios
 from otters.snn.mttfs.report import sparsity_report
 from otters.snn.mttfs.stats import token_mask_fn
+from snn_bert_helpers import calibrated, distill_steps, tiny_batch
 
 torch.set_num_threads(1)
 

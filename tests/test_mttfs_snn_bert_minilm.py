@@ -8,13 +8,13 @@ bit for bit, with at most one spike per neuron.
 
 import pytest
 import torch
-from snn_bert_helpers import rt_sentences
 
 from otters.models.packing import binary_modules
 from otters.snn.bert import BertActivity, iter_batches, verify_bert
 from otters.snn.convert import convert
 from otters.snn.mttfs import calibrate_silent, configure_coding
 from otters.snn.mttfs.bert import silent_ratios
+from snn_bert_helpers import rt_sentences
 
 pytestmark = pytest.mark.slow
 

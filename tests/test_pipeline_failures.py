@@ -12,11 +12,11 @@ import time
 
 import pytest
 import torch
-from pipeline_helpers import private_cache, tiny_run
 
 from otters.cli.app import main
 from otters.io import read_json
 from otters.pipeline import open_run, run_pipeline
+from pipeline_helpers import private_cache, tiny_run
 
 torch.set_num_threads(1)
 

@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import private_cache
 
 from otters.pipeline import get_profile
 from otters.pipeline.context import RunContext
 from otters.pipeline.steps_train import step_teacher
+from pipeline_helpers import private_cache
 
 
 def _fake_teacher(folder: Path, task: str) -> Path:

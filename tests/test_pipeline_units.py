@@ -7,7 +7,6 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from snn_bert_helpers import calibrated, tiny_batch
 
 from otters.errors import OttersError
 from otters.models import build_student
@@ -15,6 +14,7 @@ from otters.pipeline import RunState, get_profile
 from otters.pipeline.spikes import layer_histograms, layer_of, population_kind, record_sentence
 from otters.snn.bert import BertActivity
 from otters.snn.convert import convert
+from snn_bert_helpers import calibrated, tiny_batch
 
 torch.set_num_threads(1)
 

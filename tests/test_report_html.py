@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 import torch
-from pipeline_helpers import tiny_run
 
 from otters.io import read_json
 from otters.report import FIGURE_IDS, write_report
+from pipeline_helpers import tiny_run
 
 torch.set_num_threads(1)
 

@@ -3,7 +3,6 @@ coding, device variation, measured activity against the QNN's own levels, refusa
 
 import pytest
 import torch
-from snn_bert_helpers import calibrated, distill_steps, tiny_batch
 
 import otters
 from otters.device import PAPER_CURVE, StretchedExponential
@@ -13,6 +12,7 @@ from otters.snn import draw_variation
 from otters.snn.bert import BertActivity, SpikingBert, verify_bert
 from otters.snn.bert.activity import _active_steps
 from otters.snn.convert import convert
+from snn_bert_helpers import calibrated, distill_steps, tiny_batch
 
 PRESETS = ("otters-1bitkv", "otters-4bitkv", "sorbet", "qnn-w1a4")
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 import torch
-from cli_helpers import run_main
-from snn_bert_helpers import calibrated, tiny_batch
 
+from cli_helpers import run_main
 from otters.models import build_student, save_student
+from snn_bert_helpers import calibrated, tiny_batch
 
 
 def test_verify_preset_on_real_sentences_is_exact(capsys):

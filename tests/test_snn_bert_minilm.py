@@ -8,11 +8,11 @@ statistics moved). 256 sentences for the distilled otters-1bitkv, 32 for the oth
 
 import pytest
 import torch
-from snn_bert_helpers import distill_steps, rt_sentences
 
 from otters.models.packing import binary_modules
 from otters.snn.bert import iter_batches, verify_bert
 from otters.snn.convert import convert
+from snn_bert_helpers import distill_steps, rt_sentences
 
 pytestmark = pytest.mark.slow
 

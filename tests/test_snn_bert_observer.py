@@ -2,11 +2,11 @@
 stage in firing order, and changes nothing of the forward."""
 
 import torch
-from snn_bert_helpers import calibrated, tiny_batch
 
 from otters.models import build_student, record_stages
 from otters.snn import convert
 from otters.snn.bert import BertActivity, ForwardObserver, StageRecorder
+from snn_bert_helpers import calibrated, tiny_batch
 
 
 class _Log(ForwardObserver):

@@ -4,8 +4,8 @@ import json
 
 import pytest
 import torch
-from cli_helpers import run_main
 
+from cli_helpers import run_main
 from otters.device import StretchedExponential, save_curve
 from otters.nn.qmlp import QuantMLPConfig, random_qmlp, save_qmlp
 

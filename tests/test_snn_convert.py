@@ -5,11 +5,11 @@ import torch
 from torch import nn
 
 from otters import convert, verify
+from otters.device import PAPER_CURVE
 from otters.errors import OttersError
 from otters.nn import QuantLinear
 from otters.nn.qmlp import MultiBitLinear, QuantMLPConfig, load_qmlp, random_qmlp, save_qmlp
 from otters.quant import LSQQuantizer
-from otters.device import PAPER_CURVE
 from otters.snn import draw_variation, spiking_accumulator
 
 torch.set_num_threads(1)

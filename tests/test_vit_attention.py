@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 
 from otters.errors import OttersError
 from otters.vit.attention import (
-    PRESETS, addition_only_attention, attention_core, attention_ops, get_preset, masked_matmul, product_ops,
+    PRESETS,
+    addition_only_attention,
+    attention_core,
+    attention_ops,
+    get_preset,
+    masked_matmul,
+    product_ops,
 )
 from otters.vit.model import LinearBN, OpStats, _conv_acs
 from otters.vit.neurons import ReLUNeuron

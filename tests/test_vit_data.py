@@ -10,8 +10,15 @@ import pytest
 
 from otters.errors import OttersError
 from otters.vit.data import (
-    FASHION_MNIST_DIR, load_cifar, load_digits, load_fashion_mnist, load_images, load_mnist5k,
-    load_png_folders, read_idx, safe_load_pickle,
+    FASHION_MNIST_DIR,
+    load_cifar,
+    load_digits,
+    load_fashion_mnist,
+    load_images,
+    load_mnist5k,
+    load_png_folders,
+    read_idx,
+    safe_load_pickle,
 )
 
 

@@ -5,13 +5,13 @@ import json
 import pytest
 import torch
 
-from otters.vit.data import ImageData
 from otters.errors import OttersError
-from otters.vit.model import OpStats, SpikingViT, ViTConfig
 from otters.train.schedule import warmup_cosine
+from otters.vit.data import ImageData
 from otters.vit.energy import energy_per_image
-from otters.vit.train import TrainSettings, evaluate_vit, load_vit, save_vit
 from otters.vit.experiment import run_experiment
+from otters.vit.model import OpStats, SpikingViT, ViTConfig
+from otters.vit.train import TrainSettings, evaluate_vit, load_vit, save_vit
 
 TINY = dict(image_size=8, in_channels=1, num_classes=3, dim=8, depth=1, heads=2, mlp_ratio=2, T=2, pool_stages=1)
 

@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 
 from otters.errors import OttersError
 from otters.vit.neurons import (
-    LIF, ReLUNeuron, TernaryLIF, heaviside, lif_multistep, make_neuron, relu_multistep, ternary_multistep,
+    LIF,
+    ReLUNeuron,
+    TernaryLIF,
+    heaviside,
+    lif_multistep,
+    make_neuron,
+    relu_multistep,
+    ternary_multistep,
 )
 
 

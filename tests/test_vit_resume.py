@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from otters.vit.data import load_digits
 from otters.energy import load_table
 from otters.errors import OttersError
 from otters.io import load_tensors
-from otters.vit.train import TrainSettings, train_vit, default_config
 from otters.vit.ablation import ablation_table, compare, load_summaries, welch_p
 from otters.vit.budget import estimate_run
+from otters.vit.data import load_digits
 from otters.vit.experiment import run_experiment
 from otters.vit.state import STATE_DIR, has_state
+from otters.vit.train import TrainSettings, default_config, train_vit
 
 GEOMETRY = dict(dim=16, depth=1, heads=2, mlp_ratio=2)
 TIMING_KEYS = {"epoch_seconds", "epoch_cpu_seconds"}

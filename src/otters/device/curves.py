@@ -196,7 +196,7 @@ class SampledCurve(DecayCurve):
                 continue
             i = self.t.size - 1 - int(np.searchsorted(rev, target, side="left"))
             lo, hi = self.t[i], self.t[i + 1]
-            f = lambda s: float(self._interp(s)) - target  # noqa: E731
+            f = lambda s, target=target: float(self._interp(s)) - target  # noqa: E731
             if lo > 0:
                 # Search in log t; exp(log(hi)) can round just above hi (outside the samples, where the
                 # interpolant is NaN), so every trial time is clamped back into [lo, hi].

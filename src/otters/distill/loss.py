@@ -43,7 +43,7 @@ def regression_mse(student_out: torch.Tensor, teacher_out: torch.Tensor) -> torc
     """L = mean_b (y_s - y_t)^2: the prediction loss of a regression task (STS-B).
 
     Source: TinyBERT / Sorbet use soft cross-entropy everywhere, which is degenerate on one logit
-    (PAPERS.md sec. 2, pitfalls); MSE on the output is the fix.
+    (a pitfall of Sorbet's public code); MSE on the output is the fix.
     """
     if student_out.shape != teacher_out.shape:
         raise OttersError(f"student output {tuple(student_out.shape)} and teacher output "

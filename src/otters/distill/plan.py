@@ -1,6 +1,6 @@
 """The plan of a distillation: its stages (Sorbet's chain), the teacher, and each stage's initialisation.
 
-Staged schedule (Sorbet, ICML 2025, PAPERS.md sec. 2; Otters adds binary K/V, sec. 1.3): fine-tuned
+Staged schedule (Sorbet, ICML 2025; Otters, ICLR 2026, adds binary K/V): fine-tuned
 BERT -> W1A4 QNN -> swap in PTsoftmax -> swap in BSPN -> binarise K and V, each stage distilled from
 the previous stage's best model and initialised from its weights. A stage's model is the target
 preset with the features of the later stages reverted to the W1A4 choices (softmax, LayerNorm,

@@ -1,6 +1,6 @@
 """Knowledge distillation of the Otters / Sorbet students, staged or in one stage, resumable.
 
-Recipe (Sorbet, ICML 2025; Otters, ICLR 2026; PAPERS.md sec. 1.3 and 2): the student is initialised
+Recipe (Sorbet, ICML 2025; Otters, ICLR 2026): the student is initialised
 from the teacher's weights and trained on the task's training split with soft cross-entropy on the
 logits + MSE on every hidden state (MSE on the output for STS-B; optional attention-score loss),
 AdamW with warm-up and linear decay, the quantizer steps in their own group (lr 1e-4, no weight

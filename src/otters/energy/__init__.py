@@ -12,9 +12,9 @@
 The spiking ViT's ACs/MACs pricing lives with the ViT, in :mod:`otters.vit.energy`.
 """
 
-from otters.energy.op_counts import GEOMETRIES, Geometry, get_geometry
 from otters.energy.costs import CostTable, builtin_tables, load_table
 from otters.energy.model import EnergyReport, Hardware, StageEnergy, energy_from_counts, evaluate
+from otters.energy.op_counts import GEOMETRIES, Geometry, get_geometry
 from otters.energy.paper import gap_note, ordering_matches_paper, paper_rows
 from otters.energy.registry import ARCHITECTURES, DEFAULT_SEQ_LEN, build_workloads, model_energy
 from otters.energy.stats import FiringStats, Population

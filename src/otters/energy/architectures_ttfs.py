@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 from otters.coding.adc import adc_resolution
+from otters.energy.msu import msu_linear_counts
 from otters.energy.op_counts import (
     Ctx,
     acc_bits,
@@ -34,7 +35,6 @@ from otters.energy.op_counts import (
     values_out,
     weight_reads,
 )
-from otters.energy.msu import msu_linear_counts
 from otters.energy.stats import Population
 from otters.energy.workload import Workload
 

@@ -25,6 +25,8 @@ import re
 
 from otters.energy.model import EnergyReport, Hardware, energy_from_counts
 from otters.errors import OttersError
+from otters.snn.audit import AuditSettings, audit_model
+from otters.snn.convert import convert
 
 _KINDS = ("adds", "subs", "mults", "shifts", "compares")
 _WIDTH = re.compile(r"^int(\d+)$")
@@ -32,8 +34,6 @@ _WIDTH = re.compile(r"^int(\d+)$")
 
 def settings_from_hardware(hw: Hardware | None = None):
     """The audit's hardware realisation matching an energy ``Hardware`` (ADC placement, bits, column rows)."""
-    from otters.snn.audit import AuditSettings
-
     hw = hw or Hardware()
     return AuditSettings(adc_per=hw.adc_per, adc_bits=hw.adc_bits, column_rows=hw.column_rows,
                          column_adc_bits=hw.column_adc_bits)
@@ -105,9 +105,6 @@ def energy_from_audit(audit, table="22nm", hw: Hardware | None = None, model: st
 def measure_energy(student, input_ids, attention_mask=None, token_type_ids=None, table="22nm",
                    hw: Hardware | None = None, batch_size: int = 32, curve=None):
     """Convert ``student``, run its spiking BERT on the inputs, audit, and price: (EnergyReport, Audit)."""
-    from otters.snn.audit import audit_model
-    from otters.snn.convert import convert
-
     hw = hw or Hardware()
     settings = settings_from_hardware(hw)
     snn = convert(student, curve, adc_bits=hw.adc_bits)

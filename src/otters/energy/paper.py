@@ -10,9 +10,9 @@ contribution of the gap's sign, its share of the gap, and (for the rest) what do
 
 from __future__ import annotations
 
-from otters.energy.op_counts import get_geometry
 from otters.energy.costs import CostTable, load_table
 from otters.energy.model import EnergyReport, Hardware
+from otters.energy.op_counts import get_geometry
 from otters.energy.registry import ARCHITECTURES, DEFAULT_SEQ_LEN, PAPER_ORDER, Architecture, model_energy
 from otters.energy.stats import FiringStats
 from otters.errors import OttersError

@@ -13,8 +13,8 @@ from typing import Callable
 
 from otters.energy.architectures import build_bert, build_qnn, build_sorbet, build_spikelm
 from otters.energy.architectures_ttfs import build_matterhorn, build_otters
-from otters.energy.op_counts import Ctx, Geometry, get_geometry
 from otters.energy.model import EnergyReport, Hardware, evaluate
+from otters.energy.op_counts import Ctx, Geometry, get_geometry
 from otters.energy.stats import FiringStats
 from otters.energy.workload import Workload
 from otters.errors import OttersError

@@ -48,7 +48,7 @@ SCHEDULES = {"linear": linear_warmup_decay, "cosine": warmup_cosine}
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings (defaults: Sorbet / BertAdam's fine-tuning recipe, PAPERS.md sec. 2)."""
+    """Optimisation settings (defaults: BertAdam's fine-tuning recipe as Sorbet, ICML 2025, uses it)."""
 
     epochs: int = 3
     max_steps: int | None = None

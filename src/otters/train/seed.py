@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 
-
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch so a run is repeatable on the same machine."""
     random.seed(seed)

@@ -1,11 +1,11 @@
-"""A2OS2A: accurate addition-only spiking self-attention (Guo et al., CVPR 2025; seed 003), its
+"""A2OS2A: accurate addition-only spiking self-attention (Guo et al., CVPR 2025), its
 baselines, and the proof that its products need additions only.
 
 Attention core on per-head tensors of shape (T, B, heads, N, d):
 
-* ``seed``   (as seed 003 describes): Q, K ternary {-1, 0, 1}; A = SN_relu(Q K^T) (attention weights
+* ``seed``   (as the paper's summary describes it): Q, K ternary {-1, 0, 1}; A = SN_relu(Q K^T) (attention weights
   through a ReLU neuron, no softmax, no 1/sqrt(d)); V binary {0, 1}; Y = A V.
-* ``paper``  (one reading of the paper's equations, PAPERS.md section 4): Q binary, K ReLU (>= 0),
+* ``paper``  (one reading of the paper's equations): Q binary, K ReLU (>= 0),
   V ternary; Y = Q K^T V, computed as Q (K^T V) (no non-linearity between the two products, so the
   cheaper order is allowed: N d^2 instead of N^2 d operations); the block's neuron gives SN(Y).
 * ``binary`` (Spikformer, ICLR 2023): Q, K, V binary; Y = 0.125 * Q K^T V, then a LIF with
@@ -100,7 +100,7 @@ def masked_matmul(a: torch.Tensor, a_kind: str, b: torch.Tensor, b_kind: str) ->
                 = sum_l  [b_lj = 1] a_il - [b_lj = -1] a_il        when b is binary/ternary.
     ``torch.where`` selects an operand or zero; ``+``/``-`` accumulate. Refuses (OttersError) when
     neither operand is binary/ternary: a product of two real tensors needs multiplications (MACs).
-    Source: A2OS2A "Guaranteed Addition-Only Computation" (CVPR 2025, seed 003).
+    Source: A2OS2A "Guaranteed Addition-Only Computation" (CVPR 2025).
     """
     if a_kind in SPARSE_KINDS:
         _check_sparse(a, a_kind)
@@ -113,13 +113,13 @@ def masked_matmul(a: torch.Tensor, a_kind: str, b: torch.Tensor, b_kind: str) ->
     shape = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
     out = torch.zeros(shape, dtype=torch.result_type(a, b))
     zero = torch.zeros((), dtype=out.dtype)
-    for l in range(a.shape[-1]):
+    for col in range(a.shape[-1]):
         if selector_is_left:
-            sel = selector[..., :, l : l + 1]  # (.., N, 1): which rows of b to add / subtract
-            row = other[..., l : l + 1, :]  # (.., 1, M)
+            sel = selector[..., :, col : col + 1]  # (.., N, 1): which rows of b to add / subtract
+            row = other[..., col : col + 1, :]  # (.., 1, M)
         else:
-            sel = selector[..., l : l + 1, :]  # (.., 1, M)
-            row = other[..., :, l : l + 1]  # (.., N, 1)
+            sel = selector[..., col : col + 1, :]  # (.., 1, M)
+            row = other[..., :, col : col + 1]  # (.., N, 1)
         out = out + torch.where(sel == 1, row, zero) - torch.where(sel == -1, row, zero)
     return out
 
@@ -160,7 +160,7 @@ def product_ops(a: torch.Tensor, a_kind: str, b: torch.Tensor, b_kind: str) -> t
     count = sum over batch, l of nnz(a[.., :, l]) * nnz(b[.., l, :]): the number of non-zero products.
     They are ACs when a or b is binary/ternary (select + add/subtract), MACs otherwise (a ReLU or
     real tensor is dense and real-valued: its products with another real tensor are multiplies).
-    Source: the usual SOP accounting (PAPERS.md section 4: count non-zeros for binary/ternary).
+    Source: the usual SOP accounting (count the non-zeros of binary and ternary tensors).
     """
     nnz_a_cols = (a != 0).sum(dim=-2, dtype=torch.int64)  # (.., L)
     nnz_b_rows = (b != 0).sum(dim=-1, dtype=torch.int64)  # (.., L)

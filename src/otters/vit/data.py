@@ -206,7 +206,7 @@ def load_png_folders(root: str | Path, val_size: int | None = None) -> ImageData
 
     root = Path(root) if root else None
     if root is None or not (root / "train").is_dir() or not (root / "test").is_dir():
-        raise OttersError(f"PNG data needs --data-dir with train/<class>/*.png and test/<class>/*.png")
+        raise OttersError("PNG data needs --data-dir with train/<class>/*.png and test/<class>/*.png")
     classes = sorted(p.name for p in (root / "train").iterdir() if p.is_dir())
     if not classes:
         raise OttersError(f"{root / 'train'} has no class sub-folders")

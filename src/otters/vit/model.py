@@ -159,7 +159,7 @@ class PatchSplitting(nn.Module):
             if stats is not None:
                 stats.rate(f"sps.lif{i - 1}", s)
                 stats.acs += _conv_acs(s, self.convs[i])
-            x = _seq(lambda z: F.max_pool2d(self.bns[i](self.convs[i](z)), 2), s)
+            x = _seq(lambda z, i=i: F.max_pool2d(self.bns[i](self.convs[i](z)), 2), s)
         s = self.lifs[-1](x)
         if stats is not None:
             stats.rate("sps.rpe_lif", s)

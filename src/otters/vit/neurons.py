@@ -9,7 +9,7 @@ hard reset, detached reset), the neuron Spikformer and the Spike-driven Transfor
     fire:    S[t] = f(H[t])                      (f depends on the neuron)
     reset:   V[t] = H[t] * (1 - |S[t]|>0) + V_reset * (|S[t]|>0)   (hard reset)
 
-with tau = 2, V_th = 1, V_reset = 0 by default (Spikformer, ICLR 2023; A2OS2A, CVPR 2025, seed 003).
+with tau = 2, V_th = 1, V_reset = 0 by default (Spikformer, ICLR 2023; A2OS2A, CVPR 2025).
 The spike non-linearity has a surrogate gradient in the backward pass: the derivative of a sigmoid
 ``alpha * sig(alpha x) * (1 - sig(alpha x))`` (SpikingJelly ``surrogate.Sigmoid``, alpha = 4), or a
 straight-through rectangle (gradient 1 for |x| < 1/2), the STE the A2OS2A paper names.
@@ -53,7 +53,7 @@ def heaviside(x: torch.Tensor, surrogate: str = "sigmoid", alpha: float = 4.0) -
 
     ``surrogate="sigmoid"``: dTheta/dx := alpha * s * (1 - s), s = sigmoid(alpha x) (Spikformer's
     SpikingJelly default, alpha = 4). ``surrogate="rectangle"``: dTheta/dx := 1[|x| < 1/2], the
-    straight-through estimator of A2OS2A (CVPR 2025, "Loss & Training", seed 003).
+    straight-through estimator of A2OS2A (CVPR 2025, "Loss & Training").
     """
     _check_surrogate(surrogate)
     return _Heaviside.apply(x, surrogate, float(alpha))
@@ -132,7 +132,7 @@ def relu_multistep(x_seq: torch.Tensor, tau: float = 2.0, v_reset: float = 0.0) 
     H[t] as the binary LIF; S[t] = max(H[t] - V_reset, 0) (the neuron emits its whole positive
     potential as one graded spike); V[t] = H[t] - S[t] (what was emitted is removed: a hard reset to
     V_reset after an emission, a negative potential is kept). Gradient: the exact ReLU derivative.
-    Source: A2OS2A ReLU spiking neuron (CVPR 2025; non-negative, real-valued, seed 003).
+    Source: A2OS2A ReLU spiking neuron (CVPR 2025; non-negative, real-valued).
     """
     return _multistep(x_seq, "relu", tau, 0.0, v_reset, "sigmoid", 4.0)
 
