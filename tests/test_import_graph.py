@@ -1,10 +1,10 @@
-"""The package's import graph has no cycle between modules.
+"""The package's import graph: no cycle between modules, and nothing outside ``otters.cli`` imports it.
 
 The graph is read from the source with :mod:`ast`, so an import inside a function counts as much as
 one at the top (a function-local import can hide a cycle from Python, not from this test). Relative
 imports are resolved against the importing module. ``from package import name`` points at the
 sub-module ``package.name`` when there is one, else at the package itself. Each check is first run on
-a small package written to a temporary folder, where it must catch the cycle planted there.
+a small package written to a temporary folder, where it must catch the fault planted there.
 """
 
 from __future__ import annotations
@@ -74,6 +74,12 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+def cli_importers(graph: dict[str, set[str]], cli: str) -> list[str]:
+    """Modules outside the package ``cli`` that import it or anything in it."""
+    inside = lambda name: name == cli or name.startswith(cli + ".")  # noqa: E731
+    return sorted(m for m, targets in graph.items() if not inside(m) and any(inside(t) for t in targets))
+
+
 def _write(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         path = root / name
@@ -82,7 +88,7 @@ def _write(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def test_the_check_catches_a_planted_cycle(tmp_path):
+def test_the_checks_catch_a_planted_cycle_and_a_planted_cli_import(tmp_path):
     root = _write(tmp_path, {
         "pkg/__init__.py": "",
         "pkg/low.py": "def f():\n    from . import high  # function-local and relative\n",
@@ -90,12 +96,13 @@ def test_the_check_catches_a_planted_cycle(tmp_path):
         "pkg/cli/__init__.py": "",
         "pkg/cli/app.py": "from pkg import high\n",
         "pkg/report.py": "from .cli import app\n",
+        "pkg/pipeline.py": "def h():\n    import pkg.cli.app\n",
     })
     graph = import_graph(root)
     assert graph["pkg.low"] == {"pkg.high"} and graph["pkg.high"] == {"pkg.low"}
     cycle = find_cycle(graph)
     assert cycle is not None and set(cycle) == {"pkg.low", "pkg.high"} and cycle[0] == cycle[-1]
-    assert graph["pkg.report"] == {"pkg.cli.app"} and graph["pkg.cli.app"] == {"pkg.high"}
+    assert cli_importers(graph, "pkg.cli") == ["pkg.pipeline", "pkg.report"]
     del graph["pkg.high"]
     assert find_cycle(graph) is None
 
@@ -110,7 +117,12 @@ def test_the_package_import_graph_has_no_cycle(otters_graph):
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+def test_nothing_outside_the_cli_imports_it(otters_graph):
+    importers = cli_importers(otters_graph, "otters.cli")
+    assert not importers, f"otters.cli is the top layer; these modules import it: {', '.join(importers)}"
+
+
 @pytest.mark.parametrize("module", ["otters.io", "otters.device.fit", "otters.data.splits"])
 def test_the_graph_reads_real_modules(otters_graph, module):
-    # a reader that found no edges would pass the check above without reading anything
+    # a reader that found no edges would pass the two checks above without reading anything
     assert otters_graph[module], f"{module} imports other otters modules, yet none were found"
