@@ -50,9 +50,9 @@ def distill_steps(student, teacher, batch: dict, steps: int = 2, lr: float = 2e-
 
 def rt_sentences(n: int, max_len: int = 128, vocab: int | None = None) -> dict:
     """The first ``n`` rt validation reviews, MiniLM-tokenised, sorted longest first, padded."""
-    from otters.studies.inputs import tokenize
     from otters.data import load_split
     from otters.data.tokenize import load_tokenizer
+    from otters.studies.inputs import tokenize
 
     rows = load_split("rt", "validation")
     return tokenize(load_tokenizer(), rows.text_a[:n], None, max_len, vocab)

@@ -5,8 +5,6 @@ import json
 
 import pytest
 import torch
-from snn_bert_helpers import tiny_batch
-from tiny_task import make_tiny_task
 
 from otters.cli.app import main
 from otters.distill.checkpoint import load_student_checkpoint
@@ -16,6 +14,8 @@ from otters.models.packing import binary_modules
 from otters.snn.bert import verify_bert
 from otters.snn.convert import convert
 from otters.snn.mttfs import load_coded_student, model_coding, population_names
+from snn_bert_helpers import tiny_batch
+from tiny_task import make_tiny_task
 
 torch.set_num_threads(1)
 

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from tiny_task import make_tiny_task
 
 from otters.cli.app import main
 from otters.distill.run import distill
@@ -13,6 +12,7 @@ from otters.distill.settings import DistillSettings
 from otters.io import load_tensors
 from otters.models import load_student
 from otters.train import loop
+from tiny_task import make_tiny_task
 
 torch.set_num_threads(1)
 

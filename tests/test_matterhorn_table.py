@@ -5,12 +5,12 @@ import json
 
 import pytest
 import torch
-from tiny_task import make_tiny_task
 
 from otters.cli.app import main
 from otters.distill.run import distill
 from otters.distill.settings import DistillSettings
 from otters.studies.matterhorn_table import matterhorn_table
+from tiny_task import make_tiny_task
 
 torch.set_num_threads(1)
 

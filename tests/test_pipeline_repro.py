@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from pipeline_helpers import private_cache, tiny_run
 
 from otters.cli.app import main
 from otters.io import read_json
@@ -18,6 +17,7 @@ from otters.pipeline import STEP_NAMES
 from otters.report import hat_comparison
 from otters.report.paper import ENERGY_ROWS, GLUE_ROWS, ROBUSTNESS_FACTS, hat_name, paper_beside
 from otters.report.results import LevelScores, RobustnessEntry, RobustnessResult
+from pipeline_helpers import private_cache, tiny_run
 
 torch.set_num_threads(1)
 
@@ -236,6 +236,6 @@ def test_paper_rows_are_the_ones_papers_md_gives():
         assert [float(c) for c in rows[model][3:11] if c not in ("–", "-")] == [v for v in values if v is not None]
     for model, fc, qkv, total, _ in ENERGY_ROWS:
         assert [None if c in ("–", "-") else float(c) for c in rows[model][2:5]] == [fc, qkv, total]
-    for _, _, accuracy, words in ROBUSTNESS_FACTS:
+    for _, _, accuracy, _words in ROBUSTNESS_FACTS:
         assert accuracy is None or f"{accuracy} %" in text
     assert "80.8 % at 20 %" in text and "73.8 % at 12 %" in text

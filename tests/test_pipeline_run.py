@@ -5,7 +5,6 @@ import shutil
 
 import pytest
 import torch
-from pipeline_helpers import make_tiny_inputs, private_cache, run_tiny, tiny_run
 
 from otters.cli.app import main
 from otters.errors import OttersError
@@ -14,6 +13,7 @@ from otters.pipeline import STEP_NAMES, open_run, run_pipeline
 from otters.report.record import to_json
 from otters.report.results import read_step_result
 from otters.studies.evaluation import evaluate_checkpoint
+from pipeline_helpers import make_tiny_inputs, private_cache, run_tiny, tiny_run
 
 torch.set_num_threads(1)
 

@@ -48,7 +48,7 @@ class Profile:
     raster_neurons: int = 48
     robustness: dict = field(default_factory=dict)
     threads: int = 2
-    # rt's best teacher (README, issue 6): a decontaminated SST-2 stage first, 84.01 % test vs 82.13 % from
+    # rt's best teacher (docs/results.md, accuracy): a decontaminated SST-2 stage first, 84.01 % test vs 82.13 % from
     # MiniLM directly (docs/data.md section 5)
     teacher_intermediate: dict = field(default_factory=lambda: {"rt": "sst2"})
 
