@@ -26,6 +26,7 @@ from torch import nn
 from otters.errors import OttersError
 from otters.models.config import QBertConfig
 from otters.models.sorbet_ops import BSPN, pt_softmax
+from otters.models.stages import spiking_stages
 from otters.nn.qlinear import QuantEmbedding, QuantLinear
 from otters.quant import GaussianActivationNoise, LSQQuantizer, exact_accumulate, potential_from_accumulator
 
@@ -263,6 +264,4 @@ class QBertForSequenceClassification(nn.Module):
 
     def spiking_stages(self):
         """The list of spiking stages (see :func:`otters.models.stages.spiking_stages`)."""
-        from otters.models.stages import spiking_stages
-
         return spiking_stages(self)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from otters.errors import OttersError
 from otters.quant import round_half_up
 from otters.quant.rounding import straight_through
 
@@ -76,8 +77,6 @@ class BSPN(nn.Module):
     def __init__(self, hidden_size: int, groups: int, eps: float = 1e-5, momentum: float = 0.1, warmup: int = 1000):
         super().__init__()
         if hidden_size % groups:
-            from otters.errors import OttersError
-
             raise OttersError(f"BSPN groups ({groups}) must divide the hidden size ({hidden_size})")
         self.hidden_size, self.groups, self.eps = hidden_size, groups, eps
         self.momentum, self.warmup = momentum, warmup
