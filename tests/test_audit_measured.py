@@ -5,9 +5,8 @@ import json
 
 import pytest
 import torch
-from cli_helpers import run_main
-from snn_bert_helpers import calibrated, tiny_batch
 
+from cli_helpers import run_main
 from otters.errors import OttersError
 from otters.models import build_student
 from otters.snn.audit import COUNT_KEYS, AuditSettings
@@ -15,6 +14,7 @@ from otters.snn.audit_measured import measured_audit
 from otters.snn.convert import convert
 from otters.snn.hardware import HardwareExecutor
 from otters.snn.op_counter import OpCounter
+from snn_bert_helpers import calibrated, tiny_batch
 
 
 def _model(preset, seed=0):

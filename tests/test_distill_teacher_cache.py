@@ -1,9 +1,7 @@
 """Teacher-output cache: stored outputs equal the live teacher's (to float16), fill once, keyed against staleness."""
 
-import numpy as np
 import pytest
 import torch
-from tiny_task import make_tiny_task
 
 from otters.data.splits import load_split
 from otters.data.tasks import get_task
@@ -12,6 +10,7 @@ from otters.distill.loss import DistillWeights, distillation_loss
 from otters.distill.plan import freeze_teacher, hf_model, kd_outputs
 from otters.distill.teacher_cache import teacher_outputs
 from otters.errors import OttersError
+from tiny_task import make_tiny_task
 
 torch.set_num_threads(1)
 

@@ -6,14 +6,14 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from cli_helpers import run_main
-from tiny_task import WORDS, make_tiny_task
 
+from cli_helpers import run_main
 from otters.data.metrics import compute_metrics
 from otters.distill.run import distill
 from otters.distill.settings import DistillSettings
-from otters.studies.glue_table import PAPER_ROWS, glue_table, table_rows
 from otters.studies.evaluation import evaluate_checkpoint
+from otters.studies.glue_table import PAPER_ROWS, glue_table, table_rows
+from tiny_task import WORDS, make_tiny_task
 
 torch.set_num_threads(1)
 

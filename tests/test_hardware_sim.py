@@ -5,9 +5,8 @@ import json
 
 import pytest
 import torch
-from cli_helpers import run_main
-from snn_bert_helpers import calibrated, tiny_batch
 
+from cli_helpers import run_main
 from otters.coding.chip_read import ChipRead
 from otters.coding.tolerance import tolerance
 from otters.device import PAPER_CURVE
@@ -16,6 +15,7 @@ from otters.models import build_student
 from otters.quant import LSQQuantizer
 from otters.snn.convert import convert
 from otters.snn.hardware_verify import chip_read, verify_hardware
+from snn_bert_helpers import calibrated, tiny_batch
 
 
 @pytest.fixture(scope="module")

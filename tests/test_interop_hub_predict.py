@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.cli_helpers import run_main
 
 import otters
 from otters.errors import OttersError
 from otters.interop.hub import CardFacts, OttersForSequenceClassification, facts_from_card, model_card
-from tests.cli_helpers import run_main
 
 pytestmark = pytest.mark.slow
 

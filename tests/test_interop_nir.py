@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from tests.cli_helpers import run_main
 
 import otters
 from otters.errors import OttersError
@@ -10,7 +11,6 @@ from otters.interop.export import random_mlp
 from otters.interop.nir import raster_data, read_nir, require_nir, to_nir, write_nir
 from otters.interop.nir_bert import NOT_EXPRESSED, student_graph
 from otters.nn.qmlp import QuantMLPConfig, random_qmlp
-from tests.cli_helpers import run_main
 
 nir = pytest.importorskip("nir", reason="NIR tests need the nir package (pip install 'otters[nir]'; CI installs it)")
 
@@ -86,9 +86,10 @@ def test_spike_raster_is_event_data_of_the_fire_steps():
 
 
 def test_student_linear_populations_export_structurally():
+    from tests.snn_bert_helpers import calibrated, tiny_batch
+
     from otters.models import build_student
     from otters.snn import convert
-    from tests.snn_bert_helpers import calibrated, tiny_batch
 
     torch.manual_seed(0)
     student = calibrated(build_student("otters-1bitkv", "tiny"), tiny_batch())
