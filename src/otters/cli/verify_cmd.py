@@ -105,7 +105,7 @@ def verify_command(
     adc_bits: int = typer.Option(8, "--adc-bits", help="ADC resolution."),
     chip_std: float = typer.Option(0.0, "--chip-std", help="Draw a chip: relative std of output scale, tau and beta (lossy)."),
     synapse_std: float = typer.Option(0.0, "--synapse-std", help="Per-synapse relative deviation of O(t) (lossy)."),
-    coding: Optional[str] = typer.Option(None, "--coding", help="ttfs, or mttfs (Matterhorn's masked TTFS, calibrated; "
+    coding: Optional[str] = typer.Option(None, "--coding", help="ttfs (offset code), split (sign-split TTFS: silent at zero) or mttfs (Matterhorn's masked TTFS, calibrated; "
                                          "BERT: on --task train sentences). Default: ttfs, or a checkpoint's coding.json."),
     dead_zone: Optional[int] = typer.Option(None, "--dead-zone", help="Dead-zone half-width k (the QNN gets the same "
                                             "dead zone). BERT default: the checkpoint's."),

@@ -57,7 +57,7 @@ def convert(qnn, curve: DecayCurve | None = None, adc_bits: int = 8, coding: str
         coding = coding or model_coding(qnn)
         if coding not in CODINGS:
             raise OttersError(f"coding must be one of {', '.join(CODINGS)}, got {coding!r}")
-        if coding == "mttfs" or has_dead_zone(qnn):  # a plain TTFS network cannot silence a range of levels
+        if coding in ("mttfs", "split") or has_dead_zone(qnn):  # a plain TTFS network cannot silence a range of levels
             populations = MaskedPopulations(qnn, coding, calibration, silent)
         else:
             populations = TtfsPopulations()

@@ -13,7 +13,7 @@ from otters.snn.mttfs.calibrate import calibrate_silent, calibrate_silent_levels
 from otters.snn.mttfs.checkpoint import CODING_FILE, load_coded_student, load_coding, save_coding
 from otters.snn.mttfs.convert import MaskedSpikingNetwork, convert_mttfs
 from otters.snn.mttfs.names import kv_names, population_names
-from otters.snn.mttfs.settings import CODINGS, GRANULARITIES, configure_coding, has_dead_zone, model_coding
+from otters.snn.mttfs.settings import CODINGS, GRANULARITIES, configure_coding, has_dead_zone, model_coding, zero_level
 
 __all__ = [
     "CODINGS",
@@ -31,4 +31,5 @@ __all__ = [
     "model_coding",
     "population_names",
     "save_coding",
+    "zero_level",
 ]

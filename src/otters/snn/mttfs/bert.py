@@ -38,6 +38,7 @@ from otters.quant.deadzone import DeadZoneQuantizer
 from otters.snn.bert.stages import PopulationView
 from otters.snn.mttfs.calibrate import calibrate_silent
 from otters.snn.mttfs.names import kv_names, population_names
+from otters.snn.mttfs.settings import zero_level
 from otters.snn.neuron import (
     FiringPopulation,
     MaskedPopulation,
@@ -119,11 +120,11 @@ class MaskedPopulations:
     ``otters.snn.bert.convert.build_spiking_bert`` asks for each population; the plain TTFS
     counterpart is ``otters.snn.bert.stages.TtfsPopulations``).
 
-    Used when ``coding`` is "mttfs" or the student has a dead zone (a plain TTFS network cannot
-    silence a range of levels). Silent level of a quantizer, first found of: ``silent[module name]``;
-    the quantizer's own (a dead-zone quantizer, from configure_coding or a checkpoint's coding.json);
-    for "mttfs", the most frequent level on ``calibration`` sentences; else qmin (plain TTFS's silent
-    level; also the default of the stored K / V when uncalibrated).
+    Used when ``coding`` is "mttfs" or "split" or the student has a dead zone (a plain TTFS network
+    cannot silence a range of levels). Silent level of a quantizer, first found of: ``silent[module
+    name]``; the quantizer's own (a dead-zone quantizer, from configure_coding or a checkpoint's
+    coding.json); for "split", the level of 0; for "mttfs", the most frequent level on ``calibration``
+    sentences; else qmin (plain TTFS's silent level; also the default of the stored K / V when uncalibrated).
     """
 
     masked = True
@@ -134,6 +135,10 @@ class MaskedPopulations:
         for name, module in model.named_modules():
             if name not in self.silent and isinstance(module, DeadZoneQuantizer):
                 self.silent[name] = module.silent.detach().cpu().clone()
+        if coding == "split":  # sign-split TTFS: every population silent at the level of 0
+            modules = dict(model.named_modules())
+            for name in population_names(model) + kv_names(model):
+                self.silent.setdefault(name, zero_level(modules[name]))
         if coding != "mttfs":
             return
         firing = population_names(model)

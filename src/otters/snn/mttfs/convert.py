@@ -27,7 +27,7 @@ from otters.errors import OttersError
 from otters.snn.mlp.convert import convert_mlp
 from otters.snn.mlp.network import SpikingNetwork
 from otters.snn.mttfs.calibrate import calibrate_silent_levels
-from otters.snn.mttfs.settings import CODINGS
+from otters.snn.mttfs.settings import CODINGS, zero_level
 from otters.snn.mttfs.sim import simulate_event_masked, simulate_tick_masked
 from otters.snn.neuron import MaskedPopulation, masked_population
 from otters.snn.tables import DeviceVariation
@@ -95,6 +95,8 @@ def convert_mttfs(qnn, curve: DecayCurve | None = None, adc_bits: int = 8, codin
     need = [p.name for p in pops if p.name not in chosen and getattr(modules[p.name], "dead_zone", 0) == 0]
     if coding == "ttfs":  # plain TTFS: silence stays with qmin, except around a dead zone's own level
         chosen.update({p.name: torch.tensor(p.qmin) for p in pops if p.name in need})
+    elif coding == "split":  # sign-split TTFS: silence at the level of 0, no data needed
+        chosen.update({n: zero_level(modules[n]) for n in need})
     elif need:
         if calibration is None:
             raise OttersError("M-TTFS needs calibration inputs (the silent level is the most frequent level on "

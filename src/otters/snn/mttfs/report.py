@@ -7,6 +7,7 @@ For every firing population (:func:`otters.snn.mttfs.names.population_names`) an
 neuron count, padded tokens excluded when a mask is given):
 
 - ``ttfs``: P(q = qmin) under the offset code (silent = the lowest level);
+- ``split``: P(q = level of 0) under sign-split TTFS (two sub-populations, silence at zero);
 - ``mttfs``: P(q = m), m calibrated (most frequent level, per layer or per channel), or the model's
   own m where it carries one (a student configured with ``configure_coding`` / a ``coding.json``);
 - ``dead_zone[k]``: P(q = m) in the dead-zone QNN (levels with |q - m| <= k collapse onto m). It is
@@ -27,7 +28,7 @@ from otters.errors import OttersError
 from otters.quant.deadzone import DeadZoneQuantizer, apply_dead_zone
 from otters.snn.mttfs.calibrate import calibrate_silent_levels
 from otters.snn.mttfs.names import population_names
-from otters.snn.mttfs.settings import GRANULARITIES
+from otters.snn.mttfs.settings import GRANULARITIES, zero_level
 from otters.snn.mttfs.stats import record_levels
 
 
@@ -45,6 +46,7 @@ class PopulationSparsity:
     dead_zone: dict = field(default_factory=dict)
     histogram: list = field(default_factory=list)
     dead_zone_histograms: dict = field(default_factory=dict)
+    split: float = 0.0
 
 
 @dataclass
@@ -55,13 +57,14 @@ class SparsityReport:
     metrics: dict = field(default_factory=dict)
 
     def overall(self) -> dict:
-        """Neuron-weighted silent ratios over all populations: ttfs, mttfs, dead_zone {k: ratio}."""
+        """Neuron-weighted silent ratios over all populations: ttfs, split, mttfs, dead_zone {k: ratio}."""
         total = sum(p.neurons for p in self.populations)
 
         def mean(get):
             return sum(get(p) * p.neurons for p in self.populations) / total if total else 0.0
 
-        return {"neurons": total, "ttfs": mean(lambda p: p.ttfs), "mttfs": mean(lambda p: p.mttfs),
+        return {"neurons": total, "ttfs": mean(lambda p: p.ttfs), "split": mean(lambda p: p.split),
+                "mttfs": mean(lambda p: p.mttfs),
                 "dead_zone": {k: mean(lambda p, k=k: p.dead_zone[k]) for k in self.dead_zones}}
 
     def to_dict(self) -> dict:
@@ -127,7 +130,8 @@ def sparsity_report(model, batches, forward=None, names=None, dead_zones=(0,), g
         mm = m.numpy() if m.dim() else int(m)
         counts = [int(v) for v in h.layer_counts]
         pops.append(PopulationSparsity(n, h.qmin, h.qmax, h.total, m.tolist(), h.ttfs_silent_ratio,
-                                       h.silent_ratio(mm), {0: h.silent_ratio(mm)}, counts, {0: counts}))
+                                       h.silent_ratio(mm), {0: h.silent_ratio(mm)}, counts, {0: counts},
+                                       split=h.silent_ratio(int(zero_level(model.get_submodule(n))))))
     if evaluate is not None:
         metrics[0] = evaluate(model)
     for k in zones:

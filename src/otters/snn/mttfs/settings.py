@@ -8,19 +8,30 @@ reads when no coding is asked for; ``otters.snn.mttfs.checkpoint`` carries the c
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from otters.errors import OttersError
-from otters.quant.deadzone import DeadZoneQuantizer, apply_dead_zone, dead_zone_state
+from otters.quant.deadzone import DeadZoneQuantizer, _default_silent, apply_dead_zone, dead_zone_state
 from otters.snn.mttfs.names import population_names
 
-CODINGS = ("ttfs", "mttfs")
+CODINGS = ("ttfs", "mttfs", "split")
+"""ttfs: the offset code (silence = qmin); mttfs: Matterhorn's masked TTFS (silence = the calibrated most
+frequent level); split: sign-split TTFS, two populations per signed activation (positive and negative
+sub-populations, each neuron at most one spike) with silence at the level of the value 0: M-TTFS with a
+data-free silent level (otters.quant.deadzone's "zero")."""
 GRANULARITIES = ("layer", "channel")
 
 
 def has_dead_zone(model: nn.Module) -> bool:
     """True when some quantizer of ``model`` has a dead zone k > 0 (a plain TTFS network cannot silence it)."""
     return any(isinstance(m, DeadZoneQuantizer) and m.dead_zone > 0 for m in model.modules())
+
+
+def zero_level(quantizer) -> torch.Tensor:
+    """The level of the value 0 (sign-split TTFS's silent level): 0 clamped into [qmin, qmax]; a sign
+    quantizer (levels -1, +1) has no zero and keeps one population (+1 silent, as sign(0) = +1)."""
+    return torch.tensor(int(_default_silent(quantizer, "zero")), dtype=torch.int64)
 
 
 def configure_coding(model: nn.Module, coding: str = "ttfs", dead_zone: int = 0, silent="zero") -> dict:
@@ -40,7 +51,8 @@ def configure_coding(model: nn.Module, coding: str = "ttfs", dead_zone: int = 0,
         raise OttersError(f"coding must be one of {', '.join(CODINGS)}, got {coding!r}")
     populations = population_names(model)
     if dead_zone:
-        apply_dead_zone(model, dead_zone, "qmin" if coding == "ttfs" else silent, names=populations)
+        around = "qmin" if coding == "ttfs" else "zero" if coding == "split" else silent
+        apply_dead_zone(model, dead_zone, around, names=populations)
     if coding == "mttfs" and isinstance(silent, dict):
         rest = [n for n in silent if dead_zone == 0 or n not in populations]
         if rest:

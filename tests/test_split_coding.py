@@ -1,0 +1,68 @@
+"""Sign-split TTFS (coding "split"): two sub-populations per signed activation, silence at zero, at most
+one spike per neuron, and exact against the QNN in every simulator; zero is silent."""
+
+import json
+
+import pytest
+import torch
+from cli_helpers import run_main
+from hypothesis import given, settings
+from snn_bert_helpers import calibrated, tiny_batch
+from test_snn_exact import assert_lossless, assert_simulators_agree, curves, qmlps
+
+from otters import convert, verify
+from otters.models import build_student
+from otters.snn.bert import verify_bert
+from otters.snn.mttfs import configure_coding, model_coding
+
+torch.set_num_threads(1)
+
+
+@settings(max_examples=40)
+@given(case=qmlps(max_width=256, max_depth=5, max_bits=8), curve=curves())
+def test_split_event_simulator_is_lossless_and_silent_at_zero(case, curve):
+    qnn, x = case
+    snn = convert(qnn, curve, coding="split")
+    assert_lossless(verify(qnn, snn, x, simulator="event"))
+    for pop in snn.populations().values():
+        zero = 1 if pop.sign_mode else min(max(0, pop.qmin), pop.qmax)
+        assert int(pop.silent) == zero  # a signed population is silent at zero, not at qmin
+
+
+@settings(max_examples=20)
+@given(case=qmlps(max_width=20, max_depth=3, max_bits=5), curve=curves(min_beta=0.45))
+def test_split_tick_reference_is_lossless_and_agrees_with_event(case, curve):
+    qnn, x = case
+    snn = convert(qnn, curve, coding="split")
+    assert_lossless(verify(qnn, snn, x, simulator="tick"))
+    assert_simulators_agree(snn, x)
+
+
+@pytest.mark.parametrize("preset", ["otters-1bitkv", "otters-4bitkv", "sorbet"])
+@pytest.mark.parametrize("fire_mode", ["event", "threshold"])
+def test_split_bert_is_exact(preset, fire_mode):
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = calibrated(build_student(preset, "tiny"), tiny_batch(0))
+    configure_coding(model, "split")
+    assert model_coding(model) == "split"
+    snn = convert(model)
+    batch = tiny_batch(1)
+    result = verify_bert(model, snn, **batch, fire_mode=fire_mode)
+    assert result.exact, result.first_inexact
+    assert result.max_spikes_per_neuron <= 1
+    q = snn.layers[0].query.out.pop
+    assert int(q.silent) == 0 and q.qmin < 0  # Q is signed: silent at 0, two sub-populations
+
+
+def test_sparsity_reports_split_beside_offset_and_mttfs(capsys):
+    code, out, _ = run_main(capsys, "sparsity", "--random-mlp", "--signed", "--json")
+    assert code == 0
+    overall = json.loads(out)["overall"]
+    assert {"ttfs", "split", "mttfs", "dead_zone"} <= set(overall)
+    assert overall["split"] > overall["ttfs"]  # zero-centred levels: zero is frequent, qmin is rare
+
+
+def test_cli_verify_split(capsys):
+    code, out, _ = run_main(capsys, "verify", "--random-mlp", "--signed", "--coding", "split", "--json")
+    assert code == 0 and json.loads(out)["exact"] is True
