@@ -5,15 +5,15 @@ import json
 
 import pytest
 import torch
-from cli_helpers import run_main
 from hypothesis import given, settings
-from snn_bert_helpers import calibrated, tiny_batch
-from test_snn_exact import assert_lossless, assert_simulators_agree, curves, qmlps
 
+from cli_helpers import run_main
 from otters import convert, verify
 from otters.models import build_student
 from otters.snn.bert import verify_bert
 from otters.snn.mttfs import configure_coding, model_coding
+from snn_bert_helpers import calibrated, tiny_batch
+from test_snn_exact import assert_lossless, assert_simulators_agree, curves, qmlps
 
 torch.set_num_threads(1)
 
