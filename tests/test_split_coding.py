@@ -12,6 +12,7 @@ from otters import convert, verify
 from otters.models import build_student
 from otters.snn.bert import verify_bert
 from otters.snn.mttfs import configure_coding, model_coding
+from otters.studies.sparsity import histogram_firing_stats
 from snn_bert_helpers import calibrated, tiny_batch
 from test_snn_exact import assert_lossless, assert_simulators_agree, curves, qmlps
 
@@ -66,3 +67,14 @@ def test_sparsity_reports_split_beside_offset_and_mttfs(capsys):
 def test_cli_verify_split(capsys):
     code, out, _ = run_main(capsys, "verify", "--random-mlp", "--signed", "--coding", "split", "--json")
     assert code == 0 and json.loads(out)["exact"] is True
+
+
+def test_split_is_priced_silent_at_zero_not_at_the_mode():
+    """The energy model charges split coding a spike for every non-zero level, even when another level
+    is the most frequent one (where M-TTFS would put its silence)."""
+    signed = {"qmin": -8, "qmax": 7, "silent": 2, "dead_zone_histograms": {0: [0] * 8 + [4, 2, 10, 3, 1, 0, 0, 0]}}
+    split = histogram_firing_stats([signed], 0, centred=False, silent=0).signed4
+    mttfs = histogram_firing_stats([signed], 0, centred=False).signed4
+    assert split.silent_level == 0 and split.mttfs_fire(0) == pytest.approx(1 - 4 / 20)
+    assert mttfs.silent_level == 2 and mttfs.mttfs_fire(0) == pytest.approx(1 - 10 / 20)
+    assert split.mttfs_active_steps(4, 15) != mttfs.mttfs_active_steps(4, 15)

@@ -12,7 +12,8 @@ What each coding charges per neuron (docs/energy.md):
 - TTFS with the offset code c = q - q_min (signed) or c = q (unsigned): one spike when c > 0, at
   step k = T - c; the fire window compares at steps 0..k (T compares when silent);
 - M-TTFS (Matterhorn): the silent state is the most frequent level; a dead zone of half-width dz
-  around it is silent too.
+  around it is silent too. Sign-split TTFS is M-TTFS with the silent state fixed at level 0
+  (``Population.silent``), whatever the most frequent level is.
 """
 
 from __future__ import annotations
@@ -28,11 +29,22 @@ from otters.errors import OttersError
 
 @dataclass(frozen=True)
 class Population:
-    """Distribution of integer levels q_min..q_max of one activation tensor (``probs`` sums to 1)."""
+    """Distribution of integer levels q_min..q_max of one activation tensor (``probs`` sums to 1).
+
+    ``silent``: the level M-TTFS silences (None: the most frequent level, Matterhorn's choice; 0 for
+    sign-split TTFS)."""
 
     qmin: int
     qmax: int
     probs: tuple[float, ...]
+    silent: int | None = None
+
+    @property
+    def silent_level(self) -> int:
+        """The level a masked (M-TTFS / split) population leaves silent."""
+        if self.silent is not None:
+            return int(self.silent)
+        return int(self.levels[int(np.argmax(self.probs))])
 
     def __post_init__(self) -> None:
         p = np.asarray(self.probs, dtype=float)
@@ -84,8 +96,7 @@ class Population:
         M-TTFS: a level q with |q - mode| = c > dead_zone spikes at k = T - c in the positive (q > mode)
         or negative sub-population; each polarity is read separately (an optical pulse cannot be
         negative): sum over k and polarity of 1 - (1 - p_(k, polarity))^fan_in."""
-        mode = int(self.levels[int(np.argmax(self.probs))])
-        d = self.levels - mode
+        d = self.levels - self.silent_level
         total = 0.0
         for sign in (1, -1):
             for c in range(max(int(dead_zone), 0) + 1, T + 1):
@@ -95,8 +106,7 @@ class Population:
 
     def mttfs_fire(self, dead_zone: int = 0) -> float:
         """Spikes per neuron under M-TTFS: silent when |q - mode| <= dead_zone (Matterhorn)."""
-        mode = int(self.levels[int(np.argmax(self.probs))])
-        silent = np.abs(self.levels - mode) <= int(dead_zone)
+        silent = np.abs(self.levels - self.silent_level) <= int(dead_zone)
         return float(1.0 - np.asarray(self.probs)[silent].sum())
 
     @classmethod
@@ -131,7 +141,8 @@ class Population:
         """{qmin, qmax, probs} or {qmin, histogram}; anything else is an OttersError."""
         try:
             if "histogram" in d:
-                return cls.from_histogram(int(d["qmin"]), d["histogram"])
+                pop = cls.from_histogram(int(d["qmin"]), d["histogram"])
+                return pop if d.get("silent") is None else cls(pop.qmin, pop.qmax, pop.probs, int(d["silent"]))
             return cls(int(d["qmin"]), int(d["qmax"]), tuple(float(p) for p in d["probs"]))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, OttersError):

@@ -102,7 +102,7 @@ def _student_case(checkpoint, student, preset, task, split, calibration_split, s
     return model, batches, calib, desc, evaluate
 
 
-def histogram_firing_stats(populations: list[dict], dead_zone: int, centred: bool):
+def histogram_firing_stats(populations: list[dict], dead_zone: int, centred: bool, silent: int | None = None):
     """FiringStats from measured level histograms of the dead-zone-k QNN: signed 4-bit populations ->
     signed4, unsigned -> unsigned4 (otters.energy's two populations).
 
@@ -111,6 +111,7 @@ def histogram_firing_stats(populations: list[dict], dead_zone: int, centred: boo
     ends, where only non-zero deviations land), unsigned ones to |q - m| (clipped; the polarity of
     deviations below m is merged, which undercounts the column reads of the negative population).
     Per-channel silent levels are not moved. Raw histograms otherwise (plain TTFS: silent = qmin).
+    ``silent`` (sign-split TTFS: 0): the level the masked populations leave silent, instead of the mode.
     """
     totals = {}
     for p in populations:
@@ -126,13 +127,16 @@ def histogram_firing_stats(populations: list[dict], dead_zone: int, centred: boo
             np.add.at(moved, target - qmin, counts)
             counts = moved
         totals[key] = totals.get(key, 0) + counts
-    overrides = {k: {"qmin": -8 if k == "signed4" else 0, "histogram": v.tolist()} for k, v in totals.items()}
+    overrides = {k: {"qmin": -8 if k == "signed4" else 0, "histogram": v.tolist(), "silent": silent}
+                 for k, v in totals.items()}
     return FiringStats.default().updated(overrides)
 
 
 def _energy(result: dict, model) -> list[dict]:
     """Energy per attention block (otters.energy, 22 nm) from the measured histograms: Otters with plain
-    TTFS, Otters with M-TTFS and each dead zone, Matterhorn (M-TTFS + MSU) with each dead zone."""
+    TTFS, with sign-split TTFS (the M-TTFS hardware, a polarity per spike and each polarity read
+    separately, silent at level 0), with M-TTFS and each dead zone, Matterhorn (M-TTFS + MSU) with each
+    dead zone."""
     cfg = model.config
     geometry = Geometry("measured", cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads,
                         cfg.intermediate_size)
@@ -146,6 +150,8 @@ def _energy(result: dict, model) -> list[dict]:
                      "parts": report.parts(), "seq_len": seq_len})
 
     add(f"otters-{kv} (TTFS)", f"otters-{kv}", histogram_firing_stats(result["populations"], 0, centred=False), None)
+    add(f"otters-{kv} + split", f"otters-{kv}-mttfs",
+        histogram_firing_stats(result["populations"], 0, centred=False, silent=0), None)
     for k in result["dead_zones"]:
         stats = histogram_firing_stats(result["populations"], k, centred=True)
         add(f"otters-{kv} + M-TTFS dz {k}", f"otters-{kv}-mttfs", stats, k)
