@@ -14,9 +14,11 @@ _UNITS = {"max_clock_period": "s", "min_adc_bits": "bits", "max_output_drift": "
 
 def tolerance_cmd(
     T: int = typer.Option(15, "--T", "-T", help="Time steps per window, 2^n - 1 (n = activation bits)."),
-    curve: Optional[str] = typer.Option(None, "--curve", help="Curve JSON (from `otters device fit --out`); default: the paper's device."),
+    curve: Optional[str] = typer.Option(None, "--curve", help="Curve JSON (from `otters device fit --out`); "
+                                        "default: the paper's device."),
     adc_bits: int = typer.Option(8, "--adc-bits", help="ADC resolution the envelope is computed for."),
-    dt: Optional[float] = typer.Option(None, "--dt", help="Clock period at which drift and jitter are bounded (default: the hardware simulator's)."),
+    dt: Optional[float] = typer.Option(None, "--dt", help="Clock period at which drift and jitter are bounded "
+                                       "(default: the hardware simulator's)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
 ) -> None:
     """Largest clock period, fewest ADC bits, largest output drift and read jitter that keep every code exact."""

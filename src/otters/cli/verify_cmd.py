@@ -98,14 +98,17 @@ def verify_command(
                                   "b-bit ADC, jitter, noise)."),
     dt: Optional[float] = typer.Option(None, "--dt", help="--simulator hardware: clock period in s (default: a quarter "
                                        "of `otters tolerance`'s max_clock_period)."),
-    jitter: float = typer.Option(0.0, "--jitter", help="--simulator hardware: read timing jitter, uniform +-S seconds."),
+    jitter: float = typer.Option(0.0, "--jitter", help="--simulator hardware: read timing jitter, uniform +-S "
+                                 "seconds."),
     read_noise: float = typer.Option(0.0, "--read-noise", help="--simulator hardware: Gaussian read noise (sigma, "
                                      "full scale 1)."),
-    drift: float = typer.Option(0.0, "--drift", help="--simulator hardware: uniform relative output drift of the chip."),
+    drift: float = typer.Option(0.0, "--drift", help="--simulator hardware: uniform relative output drift of the "
+                                "chip."),
     adc_bits: int = typer.Option(8, "--adc-bits", help="ADC resolution."),
     chip_std: float = typer.Option(0.0, "--chip-std", help="Draw a chip: relative std of output scale, tau and beta (lossy)."),
     synapse_std: float = typer.Option(0.0, "--synapse-std", help="Per-synapse relative deviation of O(t) (lossy)."),
-    coding: Optional[str] = typer.Option(None, "--coding", help="ttfs (offset code), split (sign-split TTFS: silent at zero) or mttfs (Matterhorn's masked TTFS, calibrated; "
+    coding: Optional[str] = typer.Option(None, "--coding", help="ttfs (offset code), split (sign-split TTFS: "
+                                         "silent at zero) or mttfs (Matterhorn's masked TTFS, calibrated; "
                                          "BERT: on --task train sentences). Default: ttfs, or a checkpoint's coding.json."),
     dead_zone: Optional[int] = typer.Option(None, "--dead-zone", help="Dead-zone half-width k (the QNN gets the same "
                                             "dead zone). BERT default: the checkpoint's."),

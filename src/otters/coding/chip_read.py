@@ -50,7 +50,8 @@ class ChipRead:
     read_noise: float = 0.0
 
     def __post_init__(self):
-        if isinstance(self.dt, bool) or not isinstance(self.dt, (int, float)) or not math.isfinite(self.dt) or self.dt <= 0:
+        dt = self.dt
+        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
             raise OttersError(f"clock period dt must be a positive finite number of seconds, got {self.dt!r}")
         if isinstance(self.adc_bits, bool) or not isinstance(self.adc_bits, int) or not 1 <= self.adc_bits <= 24:
             raise OttersError(f"adc_bits must be an integer in [1, 24], got {self.adc_bits!r}")

@@ -265,7 +265,8 @@ class HardwareExecutor:
         heads, d = ly.heads, hidden // ly.heads
         s_in = self.fire(ly.input, h[0], self._value_thresholds(ly.input))
         accs = [self.linear(s, s_in) for s in (ly.query, ly.key, ly.value)]
-        q, k, v = (self.fire(s.out, acc, self.stage_thresholds(s)) for s, acc in zip((ly.query, ly.key, ly.value), accs))
+        stages = (ly.query, ly.key, ly.value)
+        q, k, v = (self.fire(s.out, acc, self.stage_thresholds(s)) for s, acc in zip(stages, accs))
 
         def heads_of(x):
             return x.view(length, heads, d).transpose(0, 1)
