@@ -28,14 +28,14 @@ def _print(result: dict) -> None:
     if "task" in model:
         title += f", {model['task']} {model['split']} ({model['samples']} samples)"
     table = Table(title=title + f", silent level per {result['granularity']}")
-    for col in ["population", "levels", "neurons", "m", "TTFS", "M-TTFS", *[f"dz {k}" for k in zones]]:
+    for col in ["population", "levels", "neurons", "m", "TTFS", "split", "M-TTFS", *[f"dz {k}" for k in zones]]:
         table.add_column(col, justify="left" if col == "population" else "right", no_wrap=True)
     for p in result["populations"]:
         m = p["silent"] if isinstance(p["silent"], int) else "per-ch"
         table.add_row(p["name"], f"{p['qmin']}..{p['qmax']}", str(p["neurons"]), str(m), _pct(p["ttfs"]),
-                      _pct(p["mttfs"]), *[_pct(p["dead_zone"][k]) for k in zones])
+                      _pct(p["split"]), _pct(p["mttfs"]), *[_pct(p["dead_zone"][k]) for k in zones])
     o = result["overall"]
-    table.add_row("overall", "", str(o["neurons"]), "", _pct(o["ttfs"]), _pct(o["mttfs"]),
+    table.add_row("overall", "", str(o["neurons"]), "", _pct(o["ttfs"]), _pct(o["split"]), _pct(o["mttfs"]),
                   *[_pct(o["dead_zone"][k]) for k in zones], style="bold")
     console = Console()
     if not console.is_terminal and console.width < 120:
