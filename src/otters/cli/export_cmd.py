@@ -9,6 +9,9 @@ from typing import Optional
 
 import typer
 
+from otters.errors import OttersError
+from otters.interop.export import export_nir
+
 export_app = typer.Typer(help="Export models to other formats (NIR).", no_args_is_help=True)
 
 
@@ -29,8 +32,6 @@ def nir_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Write a spiking MLP (or a student's linear populations) as NIR; read it back and verify it."""
-    from otters.errors import OttersError
-    from otters.interop.export import export_nir
 
     if random_mlp and out is None and checkpoint is not None:  # `--random-mlp OUT.nir`: the one path is OUT
         checkpoint, out = None, checkpoint

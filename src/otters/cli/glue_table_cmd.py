@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from otters.errors import OttersError
+from otters.studies.glue_table import default_checkpoints, glue_table, table_rows
 
 
 def glue_table_command(
@@ -23,7 +26,6 @@ def glue_table_command(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Score students (SNN) with each task's GLUE metric and print them beside the paper's rows."""
-    from otters.studies.glue_table import default_checkpoints, glue_table, table_rows
 
     paths = list(checkpoints or default_checkpoints(Path("checkpoints")))
     if not paths:
@@ -32,8 +34,6 @@ def glue_table_command(
     if as_json:
         print(json.dumps(asdict(table), sort_keys=True))
         return
-    from rich.console import Console
-    from rich.table import Table
 
     header, rows = table_rows(table)
     out = Table(title=f"GLUE ({table.split}); published rows are GLUE dev")

@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from otters.errors import OttersError
+from otters.studies.predict import load, predict, read_inputs
+from otters.train.common import progress
 
 PROGRESS_FROM = 8  # inputs; fewer finish before a progress bar would be useful
 
@@ -23,9 +29,6 @@ def predict_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Label and probabilities (STS-B: score), spikes, silent fraction and energy of each input."""
-    from otters.errors import OttersError
-    from otters.studies.predict import load, predict, read_inputs
-    from otters.train.common import progress
 
     if bool(texts) == (file is not None):
         raise OttersError("give texts to classify or --file FILE (not both)")
@@ -52,8 +55,6 @@ def predict_command(
 
 
 def _print_table(result) -> None:
-    from rich.console import Console
-    from rich.table import Table
 
     table = Table(title=f"{result.checkpoint} ({result.task}, {result.mode})")
     for name in ("input", "label", "probabilities", "spikes", "silent", "energy"):

@@ -5,9 +5,15 @@ A thin wrapper over :func:`otters.coding.tolerance.tolerance`, which gives the d
 
 from __future__ import annotations
 
+import json
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from otters.coding.tolerance import tolerance
+from otters.device import PAPER_CURVE, load_curve
 
 _UNITS = {"max_clock_period": "s", "min_adc_bits": "bits", "max_output_drift": "relative", "max_jitter": "s"}
 
@@ -22,13 +28,8 @@ def tolerance_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
 ) -> None:
     """Largest clock period, fewest ADC bits, largest output drift and read jitter that keep every code exact."""
-    import json
 
-    from rich.console import Console
-    from rich.table import Table
 
-    from otters.coding.tolerance import tolerance
-    from otters.device import PAPER_CURVE, load_curve
 
     result = tolerance(PAPER_CURVE if curve is None else load_curve(curve), T, adc_bits, dt)
     data = {"curve": curve or "paper", **result.to_dict()}

@@ -23,6 +23,9 @@ import torch
 
 from otters.errors import OttersError
 from otters.io import atomic_write_json, load_tensors, read_json, save_tensors
+from otters.models.config import QBertConfig
+from otters.models.qbert import QBertForSequenceClassification
+from otters.nn.qlinear import QuantEmbedding, QuantLinear
 
 FORMAT, VERSION = "otters-student", 1
 CONFIG_FILE, TENSORS_FILE = "otters.json", "student.safetensors"
@@ -31,8 +34,6 @@ MB = 2**20
 
 def binary_modules(model) -> dict:
     """{state-dict prefix: module} of every binarised layer (QuantLinear / QuantEmbedding, binary=True)."""
-    from otters.nn.qlinear import QuantEmbedding, QuantLinear
-
     return {name: m for name, m in model.named_modules()
             if isinstance(m, (QuantLinear, QuantEmbedding)) and m.binary}
 
@@ -148,9 +149,6 @@ def load_student(directory):
     """Rebuild the model saved by :func:`save_student` (eval mode); binary layers frozen to the stored
     codes unless latent weights were saved. OttersError if the directory is not such a checkpoint.
     """
-    from otters.models.config import QBertConfig
-    from otters.models.qbert import QBertForSequenceClassification
-
     directory = Path(directory)
     meta = read_json(directory / CONFIG_FILE)
     if meta.get("format") != FORMAT:

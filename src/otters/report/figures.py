@@ -19,6 +19,7 @@ PART_ORDER = ("FC", "QKV", "attention", "norms", "data_movement", "analog")
 
 
 def _pyplot():
+    # matplotlib is imported on first use: it is slow to import and only the report's figures need it
     import matplotlib
 
     matplotlib.use("Agg")

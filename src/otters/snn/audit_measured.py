@@ -18,6 +18,7 @@ import torch
 
 from otters.errors import OttersError
 from otters.snn.audit import Audit, AuditRow, AuditSettings, audit_model
+from otters.snn.convert import convert
 from otters.snn.hardware import HardwareExecutor
 from otters.snn.op_counter import OP_KINDS, OpCounter
 
@@ -42,7 +43,6 @@ def measured_audit(model, input_ids, attention_mask=None, token_type_ids=None,
     if settings.adc_per not in ("column", "spike"):
         raise OttersError(f"the measured audit executes the column and spike ADC placements, not {settings.adc_per!r}")
     if snn is None:
-        from otters.snn.convert import convert
 
         snn = convert(model, adc_bits=settings.adc_bits)
     ids = torch.as_tensor(input_ids)
