@@ -126,6 +126,18 @@ def random_mlp_case(depth: int, width: int, bits: int, weight_bits: int, signed:
     return random_qmlp(config, x, seed=seed), x
 
 
+def _student_on_sentences(r: BertVerifyRequest, loaded: tuple | None = None):
+    """(model, description, tokenizer, batch, source): the request's student and its tokenised sentences;
+    a fresh preset gets its LSQ steps from these sentences."""
+    model, description = loaded or inputs.student(r.checkpoint, r.preset, r.geometry, r.init, r.seed)
+    tokenizer = inputs.tokenizer_for(r.checkpoint, r.geometry if r.preset else None)
+    texts_a, texts_b, source = inputs.sentences(r.sentences, r.task, r.split)
+    batch = inputs.tokenize(tokenizer, texts_a, texts_b, r.max_len, model.config.vocab_size)
+    if r.checkpoint is None:
+        inputs.calibrate(model, batch)
+    return model, dict(description), tokenizer, batch, source
+
+
 def verify_bert_student(request: BertVerifyRequest, loaded: tuple | None = None) -> Verification:
     """The student's spiking BERT against its QNN on real sentences, every stage (Proposition 1).
 
@@ -137,13 +149,7 @@ def verify_bert_student(request: BertVerifyRequest, loaded: tuple | None = None)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     if r.simulator not in BERT_SIMULATORS:
         raise OttersError(f"a BERT student runs --simulator event or threshold, not {r.simulator!r}")
-    model, description = loaded or inputs.student(r.checkpoint, r.preset, r.geometry, r.init, r.seed)
-    description = dict(description)
-    tokenizer = inputs.tokenizer_for(r.checkpoint, r.geometry if r.preset else None)
-    texts_a, texts_b, source = inputs.sentences(r.sentences, r.task, r.split)
-    batch = inputs.tokenize(tokenizer, texts_a, texts_b, r.max_len, model.config.vocab_size)
-    if r.checkpoint is None:
-        inputs.calibrate(model, batch)  # a fresh preset: LSQ steps from these sentences
+    model, description, tokenizer, batch, source = _student_on_sentences(r, loaded)
     if r.coding is not None or r.dead_zone:
         _configure_bert(model, tokenizer, r.coding or model_coding(model), int(r.dead_zone or 0), r)
     curve = r.device.decay_curve()
@@ -217,13 +223,7 @@ def verify_bert_hardware(request: BertVerifyRequest, hardware: HardwareSettings)
     if r.coding not in (None, "ttfs") or r.dead_zone or r.device.chip_std or r.device.synapse_std:
         raise OttersError("--simulator hardware runs plain TTFS on a nominal or drifting chip: drop --coding, "
                           "--dead-zone, --chip-std and --synapse-std (use --drift, --jitter, --read-noise)")
-    model, description = inputs.student(r.checkpoint, r.preset, r.geometry, r.init, r.seed)
-    description = dict(description)
-    tokenizer = inputs.tokenizer_for(r.checkpoint, r.geometry if r.preset else None)
-    texts_a, texts_b, source = inputs.sentences(r.sentences, r.task, r.split)
-    batch = inputs.tokenize(tokenizer, texts_a, texts_b, r.max_len, model.config.vocab_size)
-    if r.checkpoint is None:
-        inputs.calibrate(model, batch)
+    model, description, _, batch, source = _student_on_sentences(r)
     snn = convert(model, r.device.decay_curve())
     read = chip_read(snn, hardware.dt, r.device.adc_bits, hardware.drift, hardware.jitter, hardware.read_noise)
     result = verify_hardware(snn, read, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], r.seed)
