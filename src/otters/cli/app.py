@@ -30,6 +30,7 @@ from otters.cli import (
     vit_cmd,
 )
 from otters.errors import OttersError
+from otters.paths import os_error_line
 
 
 def _exception_classes(name: str) -> tuple[type, ...]:
@@ -106,6 +107,10 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"file not found: {exc.filename or exc}")
     except IsADirectoryError as exc:
         fail(f"expected a file, got a directory: {exc.filename or exc}")
+    except OSError as exc:  # the file-system boundary: any other OSError on a user's path, one line
+        fail(os_error_line(exc))
+    except MemoryError:
+        fail("out of memory; lower the sizes of the request (--T, --batch-size, rows)")
     except KeyboardInterrupt:
         print("otters: interrupted; run again with --resume to continue where it stopped", file=sys.stderr)
         raise SystemExit(130) from None

@@ -16,8 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from otters.data.splits import data_info
+from otters.data.tokenize import resolve_model_dir
 from otters.io import atomic_write_json
+from otters.paths import require_run_to_resume
 from otters.studies.evaluation import evaluate_checkpoint
+from otters.teacher.cache import teacher_cache_dir
 from otters.teacher.finetune import ensure_teacher
 from otters.teacher.report import teacher_report
 
@@ -76,7 +79,8 @@ def teacher_command(
     train_rows: Optional[int] = typer.Option(None, "--train-rows", help="train on a seeded random subset of N rows"),
     threads: int = typer.Option(2, "--threads", help="torch threads"),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:<i> or auto (CUDA: bf16 autocast)"),
-    resume: bool = typer.Option(True, "--resume/--no-resume", help="continue an interrupted run"),
+    resume: Optional[bool] = typer.Option(None, "--resume/--no-resume", help="continue an interrupted run (default: "
+                                          "when there is one; --resume: refuse when there is none)"),
     force: bool = typer.Option(False, "--force", help="retrain even if a finished teacher is cached (final stage)"),
     intermediate: Optional[str] = typer.Option(None, "--intermediate", help="first fine-tune on this task (e.g. sst2 "
                                                "for rt), minus its rows that share text with --task's evaluation "
@@ -86,6 +90,10 @@ def teacher_command(
     report: Optional[Path] = typer.Option(None, "--report", help="also write a results JSON (validation/test metrics)"),
 ) -> None:
     """Fine-tune (or reuse the cached) teacher for a task; prints its directory."""
+    if resume:
+        target = out if out is not None else teacher_cache_dir(task, resolve_model_dir(model), exclude_overlap)
+        require_run_to_resume([target, target.with_name(target.name + ".work")], "teacher")
+    resume = resume is not False
     path = ensure_teacher(task, model, data_dir, out, force=force, epochs=epochs, max_len=max_len,
                           batch_size=batch_size, lr=lr, eval_every=eval_every, seed=seed, threads=threads,
                           resume=resume, max_train_rows=train_rows, intermediate=intermediate,

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from otters.device import PAPER_CURVE, fit_decay, load_curve, plot_fit, plot_schedule, read_samples_csv, save_curve
+from otters.paths import check_figure_path, check_output_dir, check_output_file
 from otters.studies.device import DEMO_PROFILES, run_device_demo, schedule_dict
 
 device_app = typer.Typer(
@@ -66,6 +67,10 @@ def fit(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
     """Fit O(t) = I0*exp(-(t/tau)^beta) + I_offset to measured samples (differential evolution + polish)."""
+    if out:  # checked before the fit: a refused command writes nothing
+        check_output_file(out)
+    if plot:
+        check_figure_path(plot)
     t, current = read_samples_csv(csv)
     result = fit_decay(t, current, seed=seed)
     if out:
@@ -98,6 +103,7 @@ def plot(
     out: str = typer.Option("device.png", "--out", help="Figure file (png/pdf/svg)."),
 ) -> None:
     """Plot the decay curve on a log-time axis with the fire times and the stepped threshold."""
+    check_figure_path(out)
     plot_schedule(_curve(curve), T, out)
     print(f"wrote {out}")
 
@@ -113,6 +119,7 @@ def demo(
     """Measure (synthetic noisy samples), fit O(t), derive the firing schedule and check exact TTFS coding
     through the device; the device step of ``otters run``."""
     log = (lambda msg: None) if as_json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    check_output_dir(out)
     summary = run_device_demo(out, profile, seed, log)
     if as_json:
         print(json.dumps(summary))

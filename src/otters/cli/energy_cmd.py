@@ -20,6 +20,7 @@ from otters.energy import FiringStats, Hardware, energy_from_counts, paper_rows
 from otters.energy.plot import plot_paper_table
 from otters.errors import OttersError
 from otters.io import read_json
+from otters.paths import check_outputs
 from otters.studies.energy import checkpoint_energy
 
 _PARTS = ("FC", "QKV", "attention", "norms", "data_movement", "analog")
@@ -100,6 +101,7 @@ def energy(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a stacked bar plot (png, pdf, svg)."),
 ) -> None:
     """Energy per inference: computation + data movement + analog parts (docs/energy.md)."""
+    check_outputs(figures=[plot])
     hw = _hardware(hardware, adc_per)
     if checkpoint is not None or task is not None:
         if checkpoint is None or task is None:

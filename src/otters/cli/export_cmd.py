@@ -11,6 +11,7 @@ import typer
 
 from otters.errors import OttersError
 from otters.interop.export import export_nir
+from otters.paths import check_outputs
 
 export_app = typer.Typer(help="Export models to other formats (NIR).", no_args_is_help=True)
 
@@ -37,6 +38,7 @@ def nir_command(
         checkpoint, out = None, checkpoint
     if out is None:
         raise OttersError("give the output file: otters export nir (CKPT | --random-mlp ...) OUT.nir")
+    check_outputs(files=[out, raster])
     result = export_nir(out, checkpoint, random_mlp, depth, width, bits, weight_bits, seed, samples, raster)
     if as_json:
         print(json.dumps(asdict(result), sort_keys=True))

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from otters.io import atomic_write_json
+from otters.paths import check_outputs
 from otters.studies.matterhorn_table import matterhorn_table, table_plot
 from otters.studies.sparsity import parse_dead_zones
 
@@ -67,6 +68,7 @@ def matterhorn_table_command(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as one JSON list."),
 ) -> None:
     """Matterhorn's k table on a trained student: silent ratio, SNN accuracy and energy per dead zone k."""
+    check_outputs(files=[out], figures=[plot], folders=[work_dir])
     log = (lambda msg: None) if as_json else (lambda msg: print(msg, file=sys.stderr, flush=True))
     rows = matterhorn_table(checkpoint, task, parse_dead_zones(dead_zones), finetune_steps, split, samples,
                             calibration_samples, batch, seed, table_name, teacher, work_dir, data_dir, threads=threads,

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from otters.errors import OttersError
 from otters.io import atomic_write_json
+from otters.paths import check_outputs
 from otters.studies.robustness import recorded_task, robustness_plot, robustness_table, sweep
 from otters.train.common import set_threads
 
@@ -50,6 +51,7 @@ def robustness_command(
     out: Optional[Path] = typer.Option(None, "--out", help="also write the results JSON here"),
 ) -> None:
     """Accuracy of the converted SNN under device variation (O(t), tau, beta), several draws per level."""
+    check_outputs(files=[out], figures=[plot])
     set_threads(threads)
     task = task or recorded_task(checkpoints)
     log = (lambda msg: None) if as_json else (lambda msg: print(msg, file=sys.stderr, flush=True))

@@ -16,13 +16,15 @@ from rich.console import Console
 from rich.table import Table
 
 from otters.errors import OttersError
+from otters.limits import check_spiking_activations
+from otters.paths import check_output_dir, check_output_file, require_run_to_resume
 from otters.studies.vit import evaluate_vit_checkpoint
 from otters.train.common import set_threads
 from otters.vit.ablation import ablation_table, load_summaries
 from otters.vit.budget import estimate_run
 from otters.vit.data import load_images
 from otters.vit.experiment import restart_runs, run_experiment
-from otters.vit.train import TrainSettings
+from otters.vit.train import TrainSettings, default_config
 
 vit_app = typer.Typer(help="Spiking ViT with A2OS2A attention: train (resumable), evaluate, time budget, "
                       "ablation table.", no_args_is_help=True)
@@ -64,6 +66,13 @@ def _budget(minutes: float) -> float | None:
     return minutes * 60.0 or None
 
 
+def _check_memory(images, attention, T, batch_size, dim, depth, heads, mlp_ratio) -> None:
+    """Refuse a request whose spiking membranes cannot fit in memory, before anything is written."""
+    cfg = default_config(images, attention, T, **_geometry(dim, depth, heads, mlp_ratio))
+    tokens = (cfg.image_size // 2**cfg.pool_stages) ** 2
+    check_spiking_activations(cfg.T, batch_size, tokens, cfg.dim, cfg.depth, f"vit train with T = {cfg.T}")
+
+
 @vit_app.command("train")
 def train_command(
     data: str = typer.Option("fashion-mnist", "--data", help=_DATA_HELP),
@@ -75,8 +84,9 @@ def train_command(
     seeds: int = typer.Option(1, "--seeds", help="number of seeds (0, 1, ..., N-1); mean +- std reported"),
     out: Optional[Path] = typer.Option(None, "--out", help="directory for per-epoch state and checkpoints "
                                        "(seed<k>/) and results.json; re-running with it resumes"),
-    resume: bool = typer.Option(True, "--resume/--restart", help="continue the runs saved in --out and skip "
-                                "finished seeds (default), or discard them and start over"),
+    resume: Optional[bool] = typer.Option(None, "--resume/--restart", help="continue the runs saved in --out and "
+                                          "skip finished seeds (default; --resume: refuse when there are none), or "
+                                          "discard them and start over"),
     results: Optional[Path] = typer.Option(None, "--results", help="also write the summary JSON here (atomic)"),
     dim: Optional[int] = typer.Option(None, "--dim", help="embedding width (default 64)"),
     depth: Optional[int] = typer.Option(None, "--depth", help="number of blocks (default 2)"),
@@ -99,8 +109,17 @@ def train_command(
         raise OttersError(f"--seeds must be >= 1, got {seeds}")
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, limit_train=limit_train,
                              budget_s=_budget(budget_min))
+    if out is not None:
+        check_output_dir(out)
+    if resume and out is None:
+        raise OttersError("--resume continues the runs saved in --out FOLDER; give --out")
+    if resume:
+        require_run_to_resume([out], "vit train")
+    if results is not None:
+        check_output_file(results)
     images = load_images(data, data_dir)
-    if out is not None and not resume:
+    _check_memory(images, attention, T, batch_size, dim, depth, heads, mlp_ratio)
+    if out is not None and resume is False:
         restart_runs(out, list(range(seeds)))
 
     def log(entry: dict) -> None:
@@ -154,8 +173,9 @@ def budget_command(
     _threads(threads)
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, limit_train=limit_train,
                              budget_s=_budget(budget_min))
-    est = estimate_run(load_images(data, data_dir), attention, T, settings, steps, eval_images,
-                       **_geometry(dim, depth, heads, mlp_ratio))
+    images = load_images(data, data_dir)
+    _check_memory(images, attention, T, batch_size, dim, depth, heads, mlp_ratio)
+    est = estimate_run(images, attention, T, settings, steps, eval_images, **_geometry(dim, depth, heads, mlp_ratio))
     if as_json:
         print(json.dumps(est, sort_keys=True))
         return

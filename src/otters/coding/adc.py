@@ -12,11 +12,13 @@ import numpy as np
 
 from otters.device import DecayCurve, check_steps, fire_times
 from otters.errors import OttersError
+from otters.limits import MAX_ADC_BITS, check_at_most
 
 
 def _check_bits(adc_bits) -> int:
     if isinstance(adc_bits, bool) or not isinstance(adc_bits, (int, np.integer)) or adc_bits < 1:
         raise OttersError(f"adc_bits must be a positive integer, got {adc_bits!r}")
+    check_at_most(int(adc_bits), MAX_ADC_BITS, "adc_bits", "codes are computed in float64, exact only below 2^53")
     return int(adc_bits)
 
 

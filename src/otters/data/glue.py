@@ -95,6 +95,10 @@ def _parse_label(spec: TaskSpec, raw: str, path: Path, line: int):
             value = float("nan")
         if not np.isfinite(value):
             raise OttersError(f"{path} line {line}: score {raw!r} is not a finite number; the file is corrupt")
+        if spec.score_range is not None and not spec.score_range[0] <= value <= spec.score_range[1]:
+            low, high = spec.score_range
+            raise OttersError(f"{path} line {line}: score {raw!r} is outside {spec.name}'s range [{low:g}, {high:g}]; "
+                              "the file is corrupt")
         return value
     try:
         return spec.label_names.index(raw)

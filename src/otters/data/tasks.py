@@ -33,6 +33,8 @@ class TaskSpec:
     # Columns of the (unlabelled) test file when it differs from train/dev.
     test_text_columns: tuple | None = None
     description: str = ""
+    # The closed range of a regression task's scores (STS-B: similarity 0 to 5); None: unbounded.
+    score_range: tuple | None = None
 
     @property
     def is_pair(self) -> bool:
@@ -67,6 +69,7 @@ TASKS: dict[str, TaskSpec] = {
         TaskSpec(
             "stsb", "STS-B", text_columns=("sentence1", "sentence2"), label_column="score",
             regression=True, description="semantic similarity 0-5 (sentence pair), Pearson and Spearman",
+            score_range=(0.0, 5.0),
         ),
         TaskSpec(
             "qqp", "QQP", text_columns=("question1", "question2"), label_column="is_duplicate",
@@ -114,3 +117,11 @@ def get_task(name: str) -> TaskSpec:
     if key not in TASKS:
         raise OttersError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}")
     return TASKS[key]
+
+
+def check_head_fits_task(num_labels: int, spec: TaskSpec, path) -> None:
+    """A checkpoint's head must have the task's outputs and kind (a 2-class student cannot score STS-B)."""
+    if num_labels != spec.num_labels:
+        kind = "a regression score" if spec.regression else f"{spec.num_labels} classes"
+        raise OttersError(f"{path} has {num_labels} output(s) but {spec.name} needs {kind}; "
+                          f"give a {spec.name} checkpoint or the task it was trained for")

@@ -15,6 +15,8 @@ import numpy as np
 
 from otters.errors import OttersError
 from otters.io import atomic_write_text
+from otters.limits import MAX_FIT_SAMPLES, MAX_SAMPLES_CSV_BYTES, check_file_size
+from otters.paths import user_path
 
 _SPLIT = re.compile(r"[,;\s]+")
 
@@ -27,8 +29,10 @@ def read_samples_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise OttersError(f"file not found: {path}")
+    check_file_size(path, MAX_SAMPLES_CSV_BYTES, "a samples CSV")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with user_path(path):
+            lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
         raise OttersError(f"{path} is not a text CSV file") from None
     rows: list[tuple[float, float]] = []
@@ -51,6 +55,9 @@ def read_samples_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         if not all(math.isfinite(v) for v in values):
             raise OttersError(f"{path}:{number}: non-finite value (NaN or inf) in {raw.strip()!r}; remove or fix that row")
         rows.append((values[0], values[1]))
+        if len(rows) > MAX_FIT_SAMPLES:
+            raise OttersError(f"{path} holds more than {MAX_FIT_SAMPLES} samples, the limit: a fit evaluates the curve "
+                              "at every sample for each candidate, so its time grows with the rows; keep every k-th row")
     if not rows:
         raise OttersError(f"{path} holds no samples; expected lines 't,current'")
     data = np.array(rows, dtype=np.float64)

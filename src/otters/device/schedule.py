@@ -14,6 +14,7 @@ import numpy as np
 
 from otters.device.curves import DecayCurve
 from otters.errors import OttersError
+from otters.limits import MAX_SCHEDULE_BITS, MAX_SCHEDULE_STEPS, check_at_most
 
 # An instant within this fraction of a tick of a tick boundary counts as on the boundary, so that
 # t/dt = 2.9999999999999996 (float error of an exact 3) lands in tick 3, not 2.
@@ -35,6 +36,8 @@ def check_steps(T) -> int:
         upper = 2 ** max(int(T + 1).bit_length(), 1) - 1
         hint = f"; nearest valid values: {lower} or {upper}" if T >= 1 else ""
         raise OttersError(f"T must be 2^n - 1 (1, 3, 7, 15, 31, ...), got T = {T}{hint}")
+    check_at_most(T, MAX_SCHEDULE_STEPS, "T", f"n = log2(T + 1) <= {MAX_SCHEDULE_BITS} activation bits (a schedule "
+                  "holds T + 1 instants; the Otters QNNs use n = 4)")
     return (T + 1).bit_length() - 1
 
 

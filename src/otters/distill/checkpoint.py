@@ -15,9 +15,9 @@ from pathlib import Path
 from transformers import AutoTokenizer
 
 from otters.errors import OttersError
-from otters.io import read_json
 from otters.models.packing import CONFIG_FILE, binary_modules
 from otters.snn.mttfs import load_coded_student
+from otters.state_schema import read_distill_state
 
 RUN_FILE = "distill.json"
 DEFAULT_MAX_LEN = 128  # a checkpoint that records no max_len was trained on 128-token rows
@@ -82,7 +82,11 @@ def load_student_checkpoint(path: str | os.PathLike, trainable: bool = False) ->
     binarisation gives back the same codes and scale.
     """
     folder = student_dir(path)
-    meta = read_json(folder / RUN_FILE) if (folder / RUN_FILE).is_file() else {}
+    meta = read_distill_state(folder / RUN_FILE) if (folder / RUN_FILE).is_file() else {}
+    max_len = (meta.get("settings") or {}).get("max_len")
+    if not (max_len is None or (isinstance(max_len, int) and not isinstance(max_len, bool) and max_len > 0)):
+        raise OttersError(f"{folder / RUN_FILE}: field 'settings.max_len' must be a positive integer, got "
+                          f"{max_len!r}; the file is damaged")
     tokenizer = None if trainable else _tokenizer(folder, (meta.get("settings") or {}).get("teacher"))
     model = load_coded_student(folder)
     if trainable:

@@ -44,13 +44,15 @@ from otters.errors import OttersError
 from otters.io import atomic_write_json, read_json
 from otters.models import save_student
 from otters.models.packing import CONFIG_FILE
+from otters.paths import check_output_dir
 from otters.snn.mttfs import CODING_FILE, load_coded_student, load_coding
+from otters.state_schema import read_distill_state, read_json_object
 from otters.teacher.cache import TEACHER_FILE, cache_root
 from otters.teacher.settings import teacher_settings
 from otters.train import ddp
 from otters.train.checkpoint import read_jsonl, staging_dir
 from otters.train.common import quiet_transformers, replace_dir, set_threads
-from otters.train.loop import Trainer
+from otters.train.loop import TrainConfig, Trainer
 from otters.train.predict import split_metrics
 from otters.train.seed import epoch_seed
 
@@ -61,7 +63,7 @@ def prepare_data(spec, teacher_dir: Path, s: DistillSettings, data_dir=None):
     """(train Encoded, validation Encoded, max_len, tokenizer) tokenised with the teacher's tokenizer."""
     max_len = s.max_len
     if max_len is None and (teacher_dir / TEACHER_FILE).is_file():
-        max_len = (read_json(teacher_dir / TEACHER_FILE).get("settings") or {}).get("max_len")
+        max_len = (read_json_object(teacher_dir / TEACHER_FILE).get("settings") or {}).get("max_len")
     max_len = int(max_len or teacher_settings(spec.name)["max_len"])
     tokenizer = load_tokenizer(teacher_dir)
     train = seeded_subset(load_split(spec, "train", data_dir), s.train_rows, s.seed)
@@ -183,19 +185,30 @@ def distill(settings: DistillSettings, teacher=None, *, out_dir=None, resume: bo
         teacher = teacher if teacher is not None else loaded.teacher
     s = settings.checked(spec.name, preset or DEFAULT_PRESET)
     plan = stage_plan(s.preset, s.stages)
+    # Every option is checked before anything is written: a refused run leaves no distill.json behind.
+    TrainConfig(epochs=s.epochs, max_steps=s.max_steps, batch_size=s.batch_size, lr=s.lr,
+                eval_every=s.eval_every).check()
+    for option, value in (("--max-len", s.max_len), ("--train-rows", s.train_rows), ("--eval-rows", s.eval_rows)):
+        if value is not None and value < 1:
+            raise OttersError(f"{option} must be at least 1, got {value}")
     set_threads(threads)
     quiet_transformers()
     info = ddp.init_distributed(device)
     log = log if info.is_main else (lambda msg: None)
-    out_dir = Path(out_dir) if out_dir is not None else s.default_out()
+    out_dir = check_output_dir(Path(out_dir) if out_dir is not None else s.default_out())
+    run_file = out_dir / RUN_FILE
+    if resume and not run_file.is_file():
+        raise OttersError(f"--resume: {out_dir} holds no distillation run ({RUN_FILE} is missing); "
+                          "drop --resume to start one")
     teacher_dir = resolve_teacher_dir(teacher, spec.name, data_dir, log)
     train_enc, val_enc, s.max_len, tokenizer = prepare_data(spec, teacher_dir, s, data_dir)
     recorded = {**s.to_dict(), "teacher": str(teacher_dir), "plan": plan, "world": info.world}
-    run_file = out_dir / RUN_FILE
+    torch.manual_seed(s.seed)  # a teacher without a task head (minilm-l6) gets a seeded random one
+    teacher_model, head = hf_model(teacher_dir, "bert-fp", spec, require_head=False)
     if run_file.is_file():
         if not resume:
             raise OttersError(f"{out_dir} already holds a distillation run; pass --resume to continue it or choose a new --out")
-        before = read_json(run_file)["settings"]
+        before = read_distill_state(run_file)["settings"]
         changed = sorted(k for k in recorded if before.get(k, LATER_DEFAULTS.get(k)) != _jsonable(recorded[k]))
         if changed:
             raise OttersError(f"--resume with different settings ({', '.join(changed)}); use the same ones or a new --out")
@@ -203,7 +216,6 @@ def distill(settings: DistillSettings, teacher=None, *, out_dir=None, resume: bo
         atomic_write_json(run_file, {"settings": _jsonable(recorded), "stages": []})
     ddp.barrier(info)
 
-    teacher_model, head = hf_model(teacher_dir, "bert-fp", spec, require_head=False)
     if not head:
         log(f"warning: {teacher_dir} has no trained {spec.name} head; its targets are random (smoke runs only)")
     freeze_teacher(teacher_model)
@@ -241,7 +253,7 @@ def distill(settings: DistillSettings, teacher=None, *, out_dir=None, resume: bo
             raise OttersError(f"stage {name} produced no best checkpoint in {best_dir}")
         previous = load_coded_student(best_dir).to("cpu")
         if info.is_main:
-            record = read_json(run_file)
+            record = read_distill_state(run_file)
             record["stages"] = summaries
             atomic_write_json(run_file, record)
     final = out_dir / "student"

@@ -15,6 +15,7 @@ from safetensors import safe_open
 
 from otters.errors import OttersError
 from otters.io import read_json
+from otters.models.hf_safe import pickle_only_message, require_safetensors
 
 _GEOMETRY_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                   "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "pad_token_id")
@@ -69,6 +70,7 @@ def hf_geometry(directory) -> dict:
 
 
 def _safetensors_files(directory: Path) -> list[Path]:
+    require_safetensors(directory)  # refuses pickle-only folders and damaged headers with one line
     single = directory / "model.safetensors"
     if single.is_file():
         return [single]
@@ -77,8 +79,7 @@ def _safetensors_files(directory: Path) -> list[Path]:
         shards = sorted(set(read_json(index).get("weight_map", {}).values()))
         return [directory / s for s in shards]
     if (directory / "pytorch_model.bin").is_file():
-        raise OttersError(f"{directory} has only pytorch_model.bin; otters reads safetensors only "
-                          "(convert it once with transformers: model.save_pretrained(dir, safe_serialization=True))")
+        raise OttersError(pickle_only_message(directory))
     raise OttersError(f"{directory} has no model.safetensors; give a Hugging Face BERT model directory")
 
 

@@ -23,7 +23,7 @@ import torch
 
 from otters.errors import OttersError
 from otters.io import atomic_write_json, load_tensors, read_json, save_tensors
-from otters.models.config import QBertConfig
+from otters.models.checkpoint_schema import check_student_meta, check_student_tensors
 from otters.models.qbert import QBertForSequenceClassification
 from otters.nn.qlinear import QuantEmbedding, QuantLinear
 
@@ -151,12 +151,19 @@ def load_student(directory):
     """
     directory = Path(directory)
     meta = read_json(directory / CONFIG_FILE)
-    if meta.get("format") != FORMAT:
-        raise OttersError(f"{directory / CONFIG_FILE} is not an otters student checkpoint (format {meta.get('format')!r})")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise OttersError(f"{directory / CONFIG_FILE} is not an otters student checkpoint (no format "
+                          f"{FORMAT!r} at its top level)")
     if meta.get("version") != VERSION:
         raise OttersError(f"{directory}: checkpoint version {meta.get('version')} is not supported (expected {VERSION})")
-    model = QBertForSequenceClassification(QBertConfig.from_dict(meta["config"]))
+    config = check_student_meta(meta, directory / CONFIG_FILE)
     tensors = load_tensors(directory / TENSORS_FILE)
+    with torch.device("meta"):  # shapes only: a damaged file is refused before any real allocation
+        skeleton = QBertForSequenceClassification(config)
+    check_student_tensors(tensors, packed_layout(skeleton), {k: v.shape for k, v in skeleton.state_dict().items()},
+                          {p: m.weight.shape for p, m in binary_modules(skeleton).items()}, meta["binary_weights"],
+                          directory / TENSORS_FILE)
+    model = QBertForSequenceClassification(config)
     binaries = binary_modules(model)
     try:
         for prefix, module in binaries.items():

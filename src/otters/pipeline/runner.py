@@ -23,11 +23,12 @@ from typing import Callable
 from otters.data.tasks import get_task
 from otters.errors import OttersError
 from otters.io import atomic_write_json, read_json
+from otters.paths import check_output_dir
 from otters.pipeline.context import RunContext
 from otters.pipeline.export import export_students
 from otters.pipeline.preflight import preflight
 from otters.pipeline.profiles import Profile, get_profile
-from otters.pipeline.state import RunState
+from otters.pipeline.state import RUN_FILE, RunState
 from otters.pipeline.steps_eval import step_energy, step_evaluate, step_robustness, step_verify
 from otters.pipeline.steps_train import step_device, step_distill, step_teacher
 from otters.report import write_report
@@ -141,6 +142,8 @@ def open_run(out=None, resume=None, task=None, profile=None, seed=None, data_dir
         state.check_settings(ctx.settings())
         state.check_records()  # a run directory of another otters version is refused before anything is written
         return ctx, state
+    if out is not None:
+        check_output_dir(out)
     ctx = _context(out or default_run_dir(task or "rt", profile or "quick"), task or "rt", profile or "quick",
                    0 if seed is None else seed, data_dir, model_dir, teacher, overrides, log)
     return ctx, RunState.create(ctx.run_dir, ctx.settings())
@@ -156,9 +159,13 @@ def _normal(key, value):
 
 def _profile_from_record(record: dict):
     fields = dict(record)
-    fields["hat"] = tuple(fields.get("hat") or ())
-    fields["robustness"] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields["robustness"].items()}
-    return Profile(**fields)
+    try:
+        fields["hat"] = tuple(fields.get("hat") or ())
+        fields["robustness"] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields["robustness"].items()}
+        return Profile(**fields)
+    except (KeyError, TypeError, AttributeError) as exc:  # a damaged or hand-edited run.json
+        raise OttersError(f"{RUN_FILE}: field 'settings.profile' does not describe a run profile of this otters "
+                          f"version ({exc}); start a new run") from None
 
 
 def run_pipeline(ctx: RunContext, state: RunState, console=None, stop_after: str | None = None) -> ReportResult | None:

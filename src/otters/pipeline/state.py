@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 from otters.errors import OttersError
-from otters.io import atomic_write_json, read_json
+from otters.io import atomic_write_json
 from otters.report.record import to_json
 from otters.report.results import read_step_result
+from otters.state_schema import read_run_state
 
 RUN_FILE = "run.json"
 FORMAT = 1
@@ -45,7 +46,7 @@ class RunState:
         path = run_dir / RUN_FILE
         if not path.is_file():
             raise OttersError(f"{run_dir} holds no otters run ({RUN_FILE} is missing); start one with: otters run --out {run_dir}")
-        data = read_json(path)
+        data = read_run_state(path)
         if data.get("format") != FORMAT:
             raise OttersError(f"{path} was written by another otters version (format {data.get('format')}); start a new run")
         return cls(run_dir, data["settings"], data.get("steps"), data.get("created"))

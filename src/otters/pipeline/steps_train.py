@@ -137,7 +137,7 @@ def _distill_one(ctx: RunContext, teacher: str, hat: float, out: Path) -> Distil
                                max_steps=d["max_steps"], seed=ctx.seed, batch_size=d["batch_size"], lr=d["lr"],
                                eval_every=d["eval_every"], max_len=d["max_len"], train_rows=d["train_rows"],
                                eval_rows=d["eval_rows"])
-    student = distill(settings, teacher, out_dir=out, resume=True, data_dir=ctx.data_dir,
+    student = distill(settings, teacher, out_dir=out, resume=(out / RUN_FILE).is_file(), data_dir=ctx.data_dir,
                       threads=ctx.profile.threads, log=ctx.log)
     summary = read_json(out / RUN_FILE)
     command = ctx.command("distill", task=ctx.task, preset=PRESET, teacher=teacher, hat=hat or None,

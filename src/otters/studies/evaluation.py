@@ -15,12 +15,13 @@ import numpy as np
 
 from otters.data.metrics import compute_metrics
 from otters.data.splits import SPLITS, load_split, seeded_subset
-from otters.data.tasks import get_task
+from otters.data.tasks import check_head_fits_task, get_task
 from otters.data.tokenize import encode, load_tokenizer
 from otters.distill.checkpoint import load_student_checkpoint
 from otters.errors import OttersError
 from otters.io import read_json
 from otters.snn.convert import convert
+from otters.state_schema import read_json_object
 from otters.teacher.cache import TEACHER_FILE
 from otters.teacher.model import load_model
 from otters.teacher.report import evaluate_teacher
@@ -63,6 +64,7 @@ def evaluate_student(path: Path, task: str, split: str, mode: str, data_dir, bat
         raise OttersError(f"{spec.name} {split} has no labels (GLUE test labels are not public); use --split dev")
     set_threads(threads)
     student = load_student_checkpoint(path)
+    check_head_fits_task(student.model.config.num_labels, spec, path)
     encoded = encode(student.tokenizer, rows, student.max_len)
     if mode == "qnn":
         logits = predict_logits(student.model, encoded, batch_size)
@@ -74,7 +76,7 @@ def evaluate_student(path: Path, task: str, split: str, mode: str, data_dir, bat
 def _recorded_task(path: Path) -> str | None:
     for name in (TEACHER_FILE, STUDENT_FILE):
         if (path / name).is_file():
-            task = read_json(path / name).get("task")
+            task = read_json_object(path / name).get("task")
             if task:
                 return task
     return None

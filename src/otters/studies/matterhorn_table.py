@@ -35,7 +35,7 @@ from otters.data.metrics import compute_metrics, main_metric
 from otters.data.splits import load_split, seeded_subset
 from otters.data.tasks import get_task
 from otters.data.tokenize import bucketed_batches, collate, encode
-from otters.distill.checkpoint import load_student_checkpoint
+from otters.distill.checkpoint import RUN_FILE, load_student_checkpoint
 from otters.distill.coding import calibration_batches
 from otters.distill.run import distill
 from otters.distill.settings import DistillSettings
@@ -159,7 +159,8 @@ def _dead_zone_student(base, checkpoint, k: int, finetune_steps: int, silent: di
                                    dead_zone=k, max_steps=finetune_steps, epochs=1, eval_every=finetune_steps,
                                    batch_size=ft["batch_size"], lr=ft["lr"], max_len=ft["max_len"], seed=ft["seed"],
                                    calibration_rows=ft["calibration_rows"])
-        out = distill(settings, ft["teacher"], out_dir=Path(ft["work_dir"]) / f"dz{k}", resume=True,
+        work = Path(ft["work_dir"]) / f"dz{k}"
+        out = distill(settings, ft["teacher"], out_dir=work, resume=(work / RUN_FILE).is_file(),
                       data_dir=ft["data_dir"], threads=ft["threads"], progress=False, log=log)
         return load_coded_student(out)
     model = copy.deepcopy(base)

@@ -32,9 +32,11 @@ from otters.data.tokenize import encode
 from otters.device import PAPER_CURVE
 from otters.distill.checkpoint import load_student_checkpoint
 from otters.errors import OttersError
-from otters.io import read_json, savefig_atomic
+from otters.io import savefig_atomic
+from otters.limits import MAX_VARIATION_DRAWS, check_at_most
 from otters.models import spiking_stages
 from otters.snn import DeviceTables, DeviceVariation, accumulate_spikes, draw_variation, population_from_quantizer
+from otters.state_schema import read_distill_state
 from otters.train.predict import predict_logits
 
 KINDS = ("synapse", "output", "tau", "beta")
@@ -100,6 +102,8 @@ def sweep(checkpoints, task: str, levels=DEFAULT_LEVELS, draws: int = 3, kinds=K
     levels = sorted({float(v) for v in levels})
     if not levels or levels[0] < 0 or draws < 1:
         raise OttersError("levels must be >= 0 and draws >= 1")
+    check_at_most(draws, MAX_VARIATION_DRAWS, "--draws", "each draw runs the spiking model over every row for each "
+                  "level and kind, and 100 draws already put the standard error of the mean under a tenth of the spread")
     for kind in kinds:
         variation_for(kind, 0.0, curve, 0)  # validates the names before any work
     metric = main_metric(spec)
@@ -144,7 +148,7 @@ def recorded_task(checkpoints) -> str:
     for ckpt in checkpoints:
         for candidate in (Path(ckpt) / "distill.json", Path(ckpt) / "student" / "distill.json"):
             if candidate.is_file():
-                task = read_json(candidate).get("settings", {}).get("task")
+                task = read_distill_state(candidate)["settings"].get("task")
                 if task:
                     return task
     raise OttersError("the checkpoints do not record their task; pass --task")

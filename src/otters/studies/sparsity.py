@@ -192,6 +192,13 @@ class SparsityRequest:
     metrics: bool = True
     energy: bool = False
 
+    def __post_init__(self):
+        for option, value in (("--samples", self.samples), ("--calibration-samples", self.calibration_samples),
+                              ("--batch", self.batch), ("--max-len", self.max_len), ("--depth", self.depth),
+                              ("--width", self.width)):
+            if value < 1:
+                raise OttersError(f"{option} must be at least 1, got {value}")
+
 
 def measure_sparsity(request: SparsityRequest, loaded: tuple | None = None) -> dict:
     """What ``otters sparsity`` prints, as a JSON-ready dict: {"model": description, "dead_zones",

@@ -14,6 +14,7 @@ calibrated on separate data) and the dead-zone QNN the SNN must then equal (docs
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,6 +214,16 @@ class HardwareSettings:
     drift: float = 0.0
     jitter: float = 0.0
     read_noise: float = 0.0
+
+    def __post_init__(self):
+        # Checked here, before the student is built, so a bad option costs no model load.
+        if self.dt is not None and not (math.isfinite(self.dt) and self.dt > 0):
+            raise OttersError(f"clock period dt must be a positive finite number of seconds, got {self.dt!r}")
+        if not (math.isfinite(self.drift) and self.drift > -1):
+            raise OttersError(f"drift must be a finite number > -1, got {self.drift!r}")
+        for name, value in (("jitter", self.jitter), ("read_noise", self.read_noise)):
+            if not (math.isfinite(value) and value >= 0):
+                raise OttersError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 def verify_bert_hardware(request: BertVerifyRequest, hardware: HardwareSettings) -> Verification:

@@ -35,7 +35,10 @@ from otters.data.splits import load_split, seeded_subset
 from otters.data.tasks import get_task
 from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer, resolve_model_dir
 from otters.errors import OttersError
-from otters.io import atomic_write_json, read_json
+from otters.io import atomic_write_json
+from otters.models.hf_safe import require_safetensors
+from otters.paths import check_output_dir
+from otters.state_schema import read_checkpoint_pointer, read_json_object
 from otters.teacher.cache import TEACHER_FILE, is_teacher_dir, lock_path, model_hash, teacher_cache_dir
 from otters.teacher.model import load_model
 from otters.teacher.settings import teacher_settings
@@ -54,6 +57,12 @@ def _fingerprint(spec, settings, seed, base_hash, n_train, exclude_overlap=None)
     return {"task": spec.name, "seed": seed, "base_model_hash": base_hash, "train_rows": n_train, **settings, **extra}
 
 
+def _check_request(task: str, out_dir: Path, train_kwargs: dict) -> None:
+    """Checked before the lock file is made beside ``out_dir``: a refused command leaves nothing behind."""
+    check_output_dir(out_dir)
+    teacher_settings(task, **{k: train_kwargs.get(k) for k in ("epochs", "max_len", "batch_size", "lr", "eval_every")})
+
+
 def finetune_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, log=None, **train_kwargs) -> Path:
     """Fine-tune a teacher for ``task`` and return its directory (see the module docstring).
 
@@ -62,9 +71,10 @@ def finetune_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, 
     :func:`_finetune`. Refuses to start while another process trains into the same directory.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    model_dir = resolve_model_dir(model_dir)
+    model_dir = require_safetensors(resolve_model_dir(model_dir))
     out_dir = Path(out_dir) if out_dir is not None else teacher_cache_dir(task, model_dir,
                                                                            train_kwargs.get("exclude_overlap"))
+    _check_request(task, out_dir, train_kwargs)
     with exclusive_lock(lock_path(out_dir), f"teacher directory {out_dir}"):
         return _finetune(task, model_dir, data_dir, out_dir, log=log, **train_kwargs)
 
@@ -115,7 +125,7 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
     usable = False
     if work.exists():
         marker = work / RUN_FILE
-        usable = resume and store.exists() and marker.is_file() and read_json(marker) == fingerprint
+        usable = resume and store.exists() and marker.is_file() and read_json_object(marker) == fingerprint
         if not usable:
             why = "--no-resume" if not resume else "no saved state or different settings"
             log(f"starting afresh: discarding {work} ({why})")
@@ -148,7 +158,7 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
                       batch_order=lambda epoch: bucketed_batches(lengths, cfg.batch_size, True, seed * 1000 + epoch),
                       on_best=export_best, log=log, description=f"teacher {spec.name}")
     if usable:
-        log(f"resuming {spec.name} teacher at step {read_json(store.pointer)['step']}/{trainer.total_steps} from {work}")
+        log(f"resuming {spec.name} teacher at step {read_checkpoint_pointer(store.pointer)['step']}/{trainer.total_steps} from {work}")
     result = trainer.fit(resume=usable)
     steps_per_epoch = trainer.steps_per_epoch
     history = [{"step": r["step"], "epoch": round(r["step"] / steps_per_epoch, 3), "validation": r["eval"],
@@ -177,7 +187,7 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
 
 
 def _intermediate_record(path: Path) -> dict:
-    info = read_json(path / TEACHER_FILE)
+    info = read_json_object(path / TEACHER_FILE)
     return {"task": info["task"], "checkpoint": str(path), "wall_s": info["wall_s"],
             "train_rows": info["train_rows"], "decontamination": info.get("decontamination"),
             "best_validation": (info.get("best") or {}).get("validation")}
@@ -193,7 +203,7 @@ def ensure_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, fo
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     pick_device(train_kwargs.get("device", "cpu"))  # a device that is not there fails before anything is written
-    model_dir = resolve_model_dir(model_dir)
+    model_dir = require_safetensors(resolve_model_dir(model_dir))
     intermediate_of = None
     if intermediate:
         if get_task(intermediate).name == get_task(task).name:
@@ -203,10 +213,11 @@ def ensure_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, fo
                                                      exclude_overlap=get_task(task).name, **shared)
     out_dir = Path(out_dir) if out_dir is not None else teacher_cache_dir(task, model_dir,
                                                                            train_kwargs.get("exclude_overlap"))
+    _check_request(task, out_dir, train_kwargs)
     # Wait for a concurrent trainer of the same teacher, then use what it made.
     with exclusive_lock(lock_path(out_dir), f"teacher directory {out_dir}", wait=True, log=log):
         if is_teacher_dir(out_dir) and not force:
-            info = read_json(out_dir / TEACHER_FILE)
+            info = read_json_object(out_dir / TEACHER_FILE)
             best = info.get("best") or {}
             metric = info.get("main_metric", main_metric(task))
             value = (best.get("validation") or {}).get(metric)

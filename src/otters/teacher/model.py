@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from transformers import AutoModelForSequenceClassification
-
 from otters.data.tasks import TaskSpec
 from otters.errors import OttersError
+from otters.models.hf_safe import load_sequence_classifier
 from otters.train.common import quiet_transformers
 
 
@@ -24,6 +23,8 @@ def load_model(model_dir, spec: TaskSpec | None = None):
         # A model fine-tuned on another task keeps its head when the label count agrees, else gets a new one.
         kwargs["ignore_mismatched_sizes"] = True
     try:
-        return AutoModelForSequenceClassification.from_pretrained(str(model_dir), local_files_only=True, **kwargs)
+        return load_sequence_classifier(model_dir, **kwargs)
+    except OttersError:
+        raise
     except (OSError, ValueError) as exc:
         raise OttersError(f"cannot load a model from {model_dir} ({str(exc).splitlines()[0]})") from None

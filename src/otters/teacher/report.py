@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 from otters.data.splits import load_split
-from otters.data.tasks import get_task
+from otters.data.tasks import check_head_fits_task, get_task
 from otters.data.tokenize import encode, load_tokenizer
 from otters.errors import OttersError
-from otters.io import read_json
+from otters.state_schema import read_json_object
 from otters.teacher.cache import TEACHER_FILE, is_teacher_dir
 from otters.teacher.model import load_model
 from otters.train.common import set_threads
@@ -28,12 +28,10 @@ def evaluate_teacher(path: Path, task: str, split: str, data_dir, max_len: int |
     if rows.labels is None:
         raise OttersError(f"{spec.name} {split} has no labels (GLUE test labels are not public); use --split dev")
     if max_len is None and (path / TEACHER_FILE).is_file():
-        max_len = (read_json(path / TEACHER_FILE).get("settings") or {}).get("max_len")
+        max_len = (read_json_object(path / TEACHER_FILE).get("settings") or {}).get("max_len")
     set_threads(threads)
     model = load_model(path)
-    if model.config.num_labels != spec.num_labels:
-        raise OttersError(f"{path} has {model.config.num_labels} outputs but {spec.name} needs {spec.num_labels}; "
-                          f"is it a {spec.name} model?")
+    check_head_fits_task(model.config.num_labels, spec, path)
     encoded = encode(load_tokenizer(path), rows, int(max_len or 128))
     return {"n": len(rows), "metrics": split_metrics(model, spec, encoded, batch_size)}
 
@@ -47,7 +45,7 @@ def teacher_report(path: str | os.PathLike, data_dir=None, splits: tuple = ("val
     path = Path(path)
     if not is_teacher_dir(path):
         raise OttersError(f"{path} is not a finished teacher (no {TEACHER_FILE})")
-    info = read_json(path / TEACHER_FILE)
+    info = read_json_object(path / TEACHER_FILE)
     report = {
         "task": info["task"], "command": command, "checkpoint": str(path), "base_model": info["base_model"],
         "settings": info["settings"], "main_metric": info["main_metric"], "train_rows": info["train_rows"],

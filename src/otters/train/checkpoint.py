@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from otters.errors import OttersError
-from otters.io import atomic_write_json, load_tensors, read_json, save_tensors
+from otters.io import atomic_write_json, load_tensors, save_tensors
+from otters.state_schema import read_checkpoint_pointer
 
 LATEST = "latest.json"
 
@@ -124,7 +125,7 @@ class CheckpointStore:
 
     def load(self) -> tuple[dict, dict[str, dict]]:
         """(meta, {name: tensors}) of the latest complete checkpoint."""
-        meta = read_json(self.pointer)
+        meta = read_checkpoint_pointer(self.pointer)
         try:
             tensors = {name: load_tensors(self.root / filename) for name, filename in meta["files"].items()}
         except KeyError:

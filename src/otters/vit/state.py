@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from otters.errors import OttersError
-from otters.io import read_json
+from otters.state_schema import read_checkpoint_pointer
 from otters.train.checkpoint import CheckpointStore
 
 STATE_KIND = "otters-vit-train-state"
@@ -52,7 +52,7 @@ def saved_progress(run_dir: Path, identity: dict) -> dict | None:
     store = CheckpointStore(Path(run_dir) / STATE_DIR)
     if not store.exists():
         return None
-    record = read_json(store.pointer).get("run") or {}
+    record = read_checkpoint_pointer(store.pointer).get("run") or {}
     if record.get("kind") != STATE_KIND:
         raise OttersError(f"{store.pointer} is not a ViT training state; use another --out or --restart")
     check_identity(record.get("identity"), identity, Path(run_dir))

@@ -31,6 +31,7 @@ from otters.train.loop import TrainConfig, Trainer
 from otters.train.seed import seed_everything
 from otters.vit.data import ImageData
 from otters.vit.model import OpStats, SpikingViT, ViTConfig
+from otters.vit.schema import check_vit_meta, check_vit_tensors
 from otters.vit.state import STATE_KIND, run_identity, saved_progress
 
 BUDGET_PROBE_STEPS = 20  # training steps timed before the run's total time is projected
@@ -198,8 +199,11 @@ def load_vit(path: str | Path) -> tuple[SpikingViT, dict]:
     meta = read_json(directory / "config.json")
     if not isinstance(meta, dict) or meta.get("kind") != "otters-vit":
         raise OttersError(f"{directory} is not an otters ViT checkpoint (config.json kind != otters-vit)")
-    model = SpikingViT(ViTConfig.from_dict(meta["config"]))
-    missing, unexpected = model.load_state_dict(load_tensors(directory / "model.safetensors"), strict=False)
+    cfg = check_vit_meta(meta, directory / "config.json")
+    tensors = load_tensors(directory / "model.safetensors")
+    check_vit_tensors(cfg, tensors, directory / "model.safetensors")
+    model = SpikingViT(cfg)
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
     if missing or unexpected:
         raise OttersError(f"{directory}: weights do not fit the config (missing {list(missing)[:3]}, "
                           f"unexpected {list(unexpected)[:3]})")
