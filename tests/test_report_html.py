@@ -1,15 +1,25 @@
-"""report.html: self-contained, every figure present, renders in headless Chromium without errors."""
+"""report.html: self-contained, every figure present, values escaped, templates shipped, renders in headless
+Chromium without errors."""
 
+import fnmatch
 import re
 import shutil
 import subprocess
+import tomllib
+from pathlib import Path
 
 import pytest
 import torch
+from markupsafe import escape
 
 from otters.io import read_json
-from otters.report import FIGURE_IDS, write_report
+from otters.report import FIGURE_IDS, RunSummary, write_report
+from otters.report.html import environment, render
+from otters.report.record import from_json
 from pipeline_helpers import tiny_run
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = ("accuracy", "exactness", "device", "spikes", "energy", "robustness", "steps", "student", "reproduce")
 
 torch.set_num_threads(1)
 
@@ -37,7 +47,7 @@ def test_report_is_self_contained_with_every_figure(run):
     summary = read_json(run["dir"] / "summary.json")
     # every reproduction command of the summary is printed in the page
     for c in summary["commands"]:
-        assert c["command"].replace("&", "&amp;").replace("'", "&#x27;").replace('"', "&quot;") in page
+        assert str(escape(c["command"])) in page
 
 
 def test_partial_run_report_says_what_is_missing(run, tmp_path):
@@ -49,6 +59,40 @@ def test_partial_run_report_says_what_is_missing(run, tmp_path):
     assert 'id="fig-device-schedule"' in page and 'id="fig-raster-missing"' in page
     assert "evaluation step has not run" in page
     assert any("steps not run yet" in n for n in out.summary.notes)
+
+
+def test_values_from_a_run_are_escaped(run):
+    summary = from_json(RunSummary, read_json(run["dir"] / "summary.json"))
+    summary.task = "<script>alert('task')</script>"
+    summary.notes.append('a note <script src="x.js"></script> & more')
+    hostile = "otters eval '<script>' && echo </pre><script>"
+    summary.commands[0].command = summary.accuracy.commands[0].command = hostile
+    summary.accuracy.rows[0].model = "<img src=x onerror=alert(1)>"
+    figs = {fig_id: (Path(path) if path else None, '<script>"alt"', "caption </figcaption><script>")
+            for fig_id, path in summary.figures.items()}
+    page = render(summary, figs)
+    assert "<script" not in page and "<img src=x" not in page
+    assert "otters run: &lt;script&gt;alert(&#39;task&#39;)&lt;/script&gt;, profile quick" in page
+    assert "a note &lt;script src=&#34;x.js&#34;&gt;&lt;/script&gt; &amp; more" in page
+    assert f'<pre class="cmd">{escape(hostile)}</pre>' in page  # the accuracy section's command
+    assert f'<td class="l">{escape(hostile)}</td>' in page  # the table of every command
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    for fig_id in FIGURE_IDS:  # attribute values are escaped too
+        assert f'<img id="{fig_id}" alt="&lt;script&gt;&#34;alt&#34;" src="data:image/png;base64,' in page
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in page
+
+
+def test_every_template_is_autoescaped_and_ships_in_the_wheel():
+    env = environment()
+    names = env.list_templates()
+    assert "report.html.j2" in names and all(env.autoescape(name) for name in names)
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["otters"]
+    assert "jinja2" in " ".join(pyproject["project"]["dependencies"])
+    folder = ROOT / "src" / "otters" / "report" / "templates"
+    files = [p.relative_to(folder.parents[1]).as_posix() for p in folder.iterdir() if p.is_file()]
+    assert files and all(any(fnmatch.fnmatch(f, pat) for pat in patterns) for f in files), (files, patterns)
 
 
 @pytest.mark.skipif(_chromium() is None, reason="chromium is not installed (scripts/setup.sh installs it as root)")
