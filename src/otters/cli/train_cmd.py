@@ -19,10 +19,13 @@ from otters.distill.loss import DistillWeights
 from otters.distill.run import distill
 from otters.distill.settings import DistillSettings
 from otters.io import read_json
+from otters.train.tensorboard import tensorboard_sink
 
 _TASK_HELP = "task: cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli or rt"
 _DATA_HELP = "GLUE directory holding <TASK>/train.tsv (default: $OTTERS_GLUE_DIR, else ../shared/data/glue)"
 _PRESET_HELP = "student preset: bert-fp, qnn-w1a4, sorbet, otters-4bitkv, otters-1bitkv"
+_TENSORBOARD_HELP = ("also write every stage's training curves (loss, learning rate, validation metrics) to a "
+                     "TensorBoard event file in this folder; needs pip install 'otters[tensorboard]'")
 
 
 def distill_command(
@@ -60,6 +63,7 @@ def distill_command(
     calibration_rows: int = typer.Option(256, "--calibration-rows", help="mttfs: training sentences (seeded subset) "
                                          "the silent levels are calibrated on"),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as one JSON object"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help=_TENSORBOARD_HELP),
 ) -> None:
     """Distil a spiking-ready student from a teacher (staged as Sorbet, optional HAT, optional M-TTFS coding and
     dead zone); prints its directory."""
@@ -69,8 +73,9 @@ def distill_command(
                                weights=DistillWeights(temperature=temperature, attention=attention), coding=coding,
                                dead_zone=dead_zone, init=None if init is None else str(init),
                                calibration_rows=calibration_rows)
-    path = distill(settings, teacher, out_dir=out, resume=resume, data_dir=data_dir, device=device, threads=threads,
-                   progress=progress)
+    with tensorboard_sink(tensorboard) as sink:
+        path = distill(settings, teacher, out_dir=out, resume=resume, data_dir=data_dir, device=device,
+                       threads=threads, progress=progress, metrics=sink)
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
         return
     if as_json:

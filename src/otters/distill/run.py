@@ -53,6 +53,7 @@ from otters.train import ddp
 from otters.train.checkpoint import read_jsonl, staging_dir
 from otters.train.common import quiet_transformers, replace_dir, set_threads
 from otters.train.loop import TrainConfig, Trainer
+from otters.train.metrics import MetricsSink, prefixed
 from otters.train.predict import split_metrics
 from otters.train.seed import epoch_seed
 
@@ -115,9 +116,11 @@ def _export_best(stage_dir: Path, record_base: dict):
 
 
 def run_stage(index: int, name: str, model, teacher, spec, train_enc, val_enc, s: DistillSettings, out_dir: Path,
-              resume: bool, info: ddp.DistInfo, device: str, progress: bool, log, prepare=None) -> dict:
+              resume: bool, info: ddp.DistInfo, device: str, progress: bool, log, prepare=None,
+              metrics: MetricsSink | None = None) -> dict:
     """Train one stage; returns its summary (also written to ``<stage>/done.json``). ``prepare(model,
-    first_batch)`` replaces the first-batch calibration of a fresh stage (a coded stage's set-up)."""
+    first_batch)`` replaces the first-batch calibration of a fresh stage (a coded stage's set-up).
+    ``metrics``: a sink for the stage's scalars, put under the stage's folder name (``1-w1a4/train/loss``)."""
     stage_dir = out_dir / f"{index}-{name}"
     metric = main_metric(spec)
     cfg = s.train_config(index, progress, device)
@@ -139,7 +142,7 @@ def run_stage(index: int, name: str, model, teacher, spec, train_enc, val_enc, s
         batch_order=lambda epoch: bucketed_batches(lengths, cfg.batch_size, True, epoch_seed(cfg.seed, epoch)),
         calibrate=prepare or _calibrate,
         on_best=_export_best(stage_dir, {"task": spec.name, "preset": s.preset, "stage": name, "index": index}),
-        info=info, run_meta={"stage": name, "index": index},
+        info=info, run_meta={"stage": name, "index": index}, metrics_sink=prefixed(metrics, stage_dir.name),
     )
     started = time.perf_counter()
     result = trainer.fit(resume=resume)
@@ -160,7 +163,8 @@ def run_stage(index: int, name: str, model, teacher, spec, train_enc, val_enc, s
 
 
 def distill(settings: DistillSettings, teacher=None, *, out_dir=None, resume: bool = False, data_dir=None,
-            device: str = "auto", threads: int = 2, progress: bool = True, log=None) -> Path:
+            device: str = "auto", threads: int = 2, progress: bool = True, log=None,
+            metrics: MetricsSink | None = None) -> Path:
     """Distil ``settings.preset`` for ``settings.task`` from ``teacher`` (module docstring); returns ``out/student``.
 
     Pipeline of Sorbet (ICML 2025) staged distillation with Otters' 1-bit K/V (ICLR 2026): each stage
@@ -169,7 +173,9 @@ def distill(settings: DistillSettings, teacher=None, *, out_dir=None, resume: bo
     ``settings.init`` (a student checkpoint; single stage, its preset; teacher default: the one it
     records) fine-tunes that student instead of starting from the teacher. ``teacher``: a Hugging Face
     folder, "minilm-l6", or None for the task's cached teacher. The other arguments change where and
-    how the run happens, not its result. Under torchrun every process calls this; rank 0 writes.
+    how the run happens, not its result; so does ``metrics``, a sink (``otters.train.metrics``) that also
+    receives every stage's training and validation scalars. Under torchrun every process calls this;
+    rank 0 writes.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     spec = get_task(settings.task)
@@ -246,7 +252,7 @@ def distill(settings: DistillSettings, teacher=None, *, out_dir=None, resume: bo
             log(f"stage {index} ({name}) already done; skipping")
         else:
             summary = run_stage(index, name, student, teacher_model, spec, train_enc, val_enc, s, out_dir,
-                                resume, info, device, progress, log, prepare)
+                                resume, info, device, progress, log, prepare, metrics)
         summaries.append(summary)
         best_dir = stage_dir / "best"
         if not (best_dir / CONFIG_FILE).is_file():

@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Callable
 
 from otters.pipeline.profiles import Profile
+from otters.train.metrics import MetricsSink
 
 
 @dataclass
 class RunContext:
     """One run: ``run_dir``; ``task``; ``profile``; ``seed``; ``data_dir`` (GLUE folder or None);
     ``model_dir`` (teacher's base model, None = the packaged MiniLM); ``teacher`` (a fine-tuned
-    teacher folder to use as is, or None); ``eval_split`` (chosen by the preflight); ``log``."""
+    teacher folder to use as is, or None); ``eval_split`` (chosen by the preflight); ``log``; ``metrics``
+    (a sink for the training curves of the teacher and the students, ``otters run --tensorboard``; not a
+    setting of the run: it changes no result and is not recorded)."""
 
     run_dir: Path
     task: str
@@ -26,6 +29,7 @@ class RunContext:
     teacher: Path | None = None
     eval_split: str = "test"
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
+    metrics: MetricsSink | None = None
 
     def settings(self) -> dict:
         """What run.json records and ``--resume`` compares."""

@@ -35,6 +35,7 @@ from otters.report import write_report
 from otters.report.browser import check_in_browser
 from otters.report.results import PreflightResult, ReportResult
 from otters.train.common import set_threads
+from otters.train.metrics import MetricsSink
 
 
 def step_preflight(ctx: RunContext, state: RunState) -> PreflightResult:
@@ -109,16 +110,17 @@ def _glue_env(data_dir):
             os.environ["OTTERS_GLUE_DIR"] = before
 
 
-def _context(run_dir, task, profile, seed, data_dir, model_dir, teacher, overrides, log) -> RunContext:
+def _context(run_dir, task, profile, seed, data_dir, model_dir, teacher, overrides, log, metrics=None) -> RunContext:
     return RunContext(Path(run_dir).expanduser().resolve(), get_task(task).name, get_profile(profile, **(overrides or {})), int(seed),
                       Path(data_dir).expanduser().resolve() if data_dir else None,
                       Path(model_dir).expanduser().resolve() if model_dir else None,
-                      Path(teacher).expanduser().resolve() if teacher else None, log=log)
+                      Path(teacher).expanduser().resolve() if teacher else None, log=log, metrics=metrics)
 
 
 def open_run(out=None, resume=None, task=None, profile=None, seed=None, data_dir=None, model_dir=None, teacher=None,
-             overrides: dict | None = None, log=None) -> tuple[RunContext, RunState]:
-    """The context and record of a new run (``out``) or of the run to resume (``resume``).
+             overrides: dict | None = None, log=None, metrics: MetricsSink | None = None) -> tuple[RunContext, RunState]:
+    """The context and record of a new run (``out``) or of the run to resume (``resume``); ``metrics``: a
+    sink for the training curves of the teacher and distillation steps (``otters.train.metrics``).
 
     Resuming takes the run's recorded settings; options given again must agree with them.
     """
@@ -130,7 +132,7 @@ def open_run(out=None, resume=None, task=None, profile=None, seed=None, data_dir
         given = {"task": task, "profile": profile, "seed": seed, "data_dir": data_dir, "model_dir": model_dir,
                  "teacher": teacher}
         ctx = _context(resume, s["task"], s["profile"]["name"], s["seed"], s["data_dir"], s["model_dir"], s["teacher"],
-                       None, log)
+                       None, log, metrics)
         ctx.profile = _profile_from_record(s["profile"])
         if out is not None and Path(out).resolve() != Path(resume).resolve():
             raise OttersError("give --resume DIR alone (or --out DIR equal to it), not a different --out")
@@ -145,7 +147,7 @@ def open_run(out=None, resume=None, task=None, profile=None, seed=None, data_dir
     if out is not None:
         check_output_dir(out)
     ctx = _context(out or default_run_dir(task or "rt", profile or "quick"), task or "rt", profile or "quick",
-                   0 if seed is None else seed, data_dir, model_dir, teacher, overrides, log)
+                   0 if seed is None else seed, data_dir, model_dir, teacher, overrides, log, metrics)
     return ctx, RunState.create(ctx.run_dir, ctx.settings())
 
 

@@ -25,6 +25,7 @@ from otters.report.results import Command, DeviceResult, DistilledStudent, Disti
 from otters.studies.device import run_device_demo
 from otters.teacher.cache import TEACHER_FILE, intermediate_teacher_dir, is_teacher_dir, teacher_cache_dir
 from otters.teacher.finetune import ensure_teacher
+from otters.train.metrics import prefixed
 
 
 def step_device(ctx: RunContext, state: RunState) -> DeviceResult:
@@ -113,14 +114,14 @@ def step_teacher(ctx: RunContext, state: RunState) -> TeacherResult:
         elif not p.teacher:
             used = _intermediate_recipe(ctx)
             path = ensure_teacher(ctx.task, ctx.model_dir, ctx.data_dir, log=ctx.log, threads=p.threads, seed=ctx.seed,
-                                  intermediate=used)
+                                  intermediate=used, metrics=prefixed(ctx.metrics, "teacher"))
             source = "full teacher (otters teacher)" + (f", {used} intermediate stage" if used else "")
             command = ctx.command("teacher", task=ctx.task, model=model, data_dir=ctx.data_dir, intermediate=used)
         else:
             out = _quick_teacher_dir(ctx)
             t = p.teacher
             path = ensure_teacher(ctx.task, ctx.model_dir, ctx.data_dir, out, log=ctx.log, threads=p.threads,
-                                  seed=ctx.seed, **t)
+                                  seed=ctx.seed, metrics=prefixed(ctx.metrics, "teacher"), **t)
             source = f"{p.name} teacher ({t.get('max_train_rows') or 'all'} training rows, {t.get('epochs')} epoch(s))"
             command = ctx.command("teacher", task=ctx.task, model=model, data_dir=ctx.data_dir, epochs=t.get("epochs"),
                                   max_len=t.get("max_len"), batch_size=t.get("batch_size"),
@@ -138,7 +139,7 @@ def _distill_one(ctx: RunContext, teacher: str, hat: float, out: Path) -> Distil
                                eval_every=d["eval_every"], max_len=d["max_len"], train_rows=d["train_rows"],
                                eval_rows=d["eval_rows"])
     student = distill(settings, teacher, out_dir=out, resume=(out / RUN_FILE).is_file(), data_dir=ctx.data_dir,
-                      threads=ctx.profile.threads, log=ctx.log)
+                      threads=ctx.profile.threads, log=ctx.log, metrics=prefixed(ctx.metrics, out.name))
     summary = read_json(out / RUN_FILE)
     command = ctx.command("distill", task=ctx.task, preset=PRESET, teacher=teacher, hat=hat or None,
                           stages=d["stages"], epochs=d["epochs"], max_steps=d["max_steps"], batch_size=d["batch_size"],

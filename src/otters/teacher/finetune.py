@@ -46,6 +46,7 @@ from otters.train.checkpoint import CheckpointStore, read_jsonl, staging_dir
 from otters.train.common import exclusive_lock, replace_dir, set_threads
 from otters.train.ddp import pick_device
 from otters.train.loop import TrainConfig, Trainer
+from otters.train.metrics import MetricsSink, prefixed
 from otters.train.predict import split_metrics
 from otters.train.seed import seed_everything
 
@@ -83,7 +84,8 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
               batch_size=None, lr=None, eval_every=None, seed: int = 0, warmup_ratio: float = 0.1,
               weight_decay: float = 0.01, resume: bool = True, threads: int = 2,
               max_train_rows: int | None = None, exclude_overlap: str | None = None,
-              intermediate_of: Path | None = None, device: str = "cpu", show_progress: bool = True) -> Path:
+              intermediate_of: Path | None = None, device: str = "cpu", show_progress: bool = True,
+              metrics: MetricsSink | None = None) -> Path:
     """The training run behind :func:`finetune_teacher` (caller holds the directory's lock).
 
     ``resume``: continue from ``<out>.work`` if an interrupted run with the same settings left it.
@@ -92,7 +94,8 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
     ``intermediate_of``: the intermediate teacher ``model_dir`` is (recorded in ``teacher.json``).
     ``device``: where to train ("cpu", "cuda", "cuda:<i>", "auto"); on CUDA the steps run under bf16
     autocast (validation in fp32), on the CPU in fp32. Settings left None take the task's defaults
-    (:data:`TEACHER_DEFAULTS`).
+    (:data:`TEACHER_DEFAULTS`). ``metrics``: a sink (``otters.train.metrics``) that also receives the
+    training and validation scalars, under the task's name (``<task>/train/loss``, ``<task>/eval/<metric>``).
     """
     spec = get_task(task)
     settings = teacher_settings(spec.name, epochs=epochs, max_len=max_len, batch_size=batch_size, lr=lr,
@@ -156,7 +159,8 @@ def _finetune(task: str, model_dir: Path, data_dir, out_dir: Path, *, log, epoch
                       num_examples=len(train_enc), evaluate=lambda m: split_metrics(m, spec, val_enc),
                       main_metric=metric,
                       batch_order=lambda epoch: bucketed_batches(lengths, cfg.batch_size, True, seed * 1000 + epoch),
-                      on_best=export_best, log=log, description=f"teacher {spec.name}")
+                      on_best=export_best, log=log, description=f"teacher {spec.name}",
+                      metrics_sink=prefixed(metrics, spec.name))
     if usable:
         log(f"resuming {spec.name} teacher at step {read_checkpoint_pointer(store.pointer)['step']}/{trainer.total_steps} from {work}")
     result = trainer.fit(resume=usable)
@@ -199,7 +203,7 @@ def ensure_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, fo
 
     ``intermediate``: first fine-tune (or reuse) a teacher of that task, decontaminated against
     ``task``'s evaluation splits and with that task's default settings, then start from it. ``force``
-    retrains only the final stage.
+    retrains only the final stage. A ``metrics`` sink receives the scalars of every stage that trains.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     pick_device(train_kwargs.get("device", "cpu"))  # a device that is not there fails before anything is written
@@ -208,7 +212,7 @@ def ensure_teacher(task: str, model_dir=None, data_dir=None, out_dir=None, *, fo
     if intermediate:
         if get_task(intermediate).name == get_task(task).name:
             raise OttersError(f"the intermediate task must differ from the task, got {intermediate} twice")
-        shared = {k: train_kwargs[k] for k in ("seed", "threads", "resume", "device") if k in train_kwargs}
+        shared = {k: train_kwargs[k] for k in ("seed", "threads", "resume", "device", "metrics") if k in train_kwargs}
         model_dir = intermediate_of = ensure_teacher(intermediate, model_dir, data_dir, log=log,
                                                      exclude_overlap=get_task(task).name, **shared)
     out_dir = Path(out_dir) if out_dir is not None else teacher_cache_dir(task, model_dir,

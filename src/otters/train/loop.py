@@ -1,6 +1,7 @@
 """The one training loop (teacher fine-tuning, distillation stages, the spiking ViT): AdamW with a
 step-size group, warm-up + linear (or cosine) decay, periodic validation with best-checkpoint
-selection, JSON-lines metrics, rich progress, DDP, bit-exact resume.
+selection, JSON-lines metrics (and an optional metrics sink: ``otters.train.metrics``), rich progress,
+DDP, bit-exact resume.
 
 Determinism: the batch order of epoch e is a function of (seed, e) only, the learning rate of step s
 a function of s only, and every random draw of a step comes from torch RNGs whose states are saved
@@ -35,6 +36,7 @@ from otters.train.checkpoint import (
     rng_tensors,
 )
 from otters.train.common import progress
+from otters.train.metrics import MetricsSink, numeric
 from otters.train.optim import build_optimizer
 from otters.train.schedule import linear_warmup_decay, warmup_cosine
 from otters.train.seed import epoch_seed
@@ -116,7 +118,8 @@ class Trainer:
     on_checkpoint(step) runs once a checkpoint is on disk. ``optimizer``: one built by the caller
     (each group with its ``base_lr``), default :func:`otters.train.optim.build_optimizer`. ``run_meta``
     is saved with every checkpoint (a caller may update it between checkpoints).
-    ``out_dir`` receives checkpoint/, metrics.jsonl.
+    ``out_dir`` receives checkpoint/, metrics.jsonl. ``metrics_sink`` (rank 0) receives the scalars of
+    every logged step and evaluation as well (:mod:`otters.train.metrics`); it changes nothing of the run.
     """
 
     def __init__(self, model: torch.nn.Module, cfg: TrainConfig, out_dir: str | os.PathLike,
@@ -125,7 +128,8 @@ class Trainer:
                  batch_order: Callable | None = None, calibrate: Callable | None = None,
                  on_best: Callable | None = None, info: ddp.DistInfo | None = None,
                  run_meta: dict | None = None, log: Callable | None = None, description: str = "train",
-                 optimizer: torch.optim.Optimizer | None = None, on_checkpoint: Callable | None = None):
+                 optimizer: torch.optim.Optimizer | None = None, on_checkpoint: Callable | None = None,
+                 metrics_sink: MetricsSink | None = None):
         cfg.check()
         if num_examples < 1:
             raise OttersError("no training examples")
@@ -138,6 +142,7 @@ class Trainer:
         self.batch_order = batch_order or (lambda e: epoch_batches(num_examples, cfg.batch_size, cfg.seed, e))
         self.calibrate, self.on_best = calibrate, on_best
         self.log, self.description, self.on_checkpoint = log, description, on_checkpoint
+        self.metrics_sink = metrics_sink
         self.schedule = SCHEDULES[cfg.schedule]
         self.run_meta = run_meta or {}
         self.store = CheckpointStore(self.out_dir / "checkpoint")
@@ -202,6 +207,12 @@ class Trainer:
             fh.flush()
             os.fsync(fh.fileno())
 
+    def _emit(self, kind: str, values: dict) -> None:
+        """The numbers of ``values`` to the metrics sink as ``<kind>/<name>`` (rank 0; no sink: nothing)."""
+        if self.metrics_sink is None or not self.info.is_main:
+            return
+        self.metrics_sink.scalars(self.step, {f"{kind}/{k}": v for k, v in numeric(values).items()})
+
     # ---- one step -----------------------------------------------------------------------------
     def _to_device(self, batch: dict) -> dict:
         return {k: v.to(self.info.device) if torch.is_tensor(v) else v for k, v in batch.items()}
@@ -245,6 +256,7 @@ class Trainer:
                 if self.on_best is not None:
                     self.on_best(self.model, dict(self.last_eval))
             self._log({"step": self.step, "eval": metrics, "best": dict(self.best)})
+            self._emit("eval", metrics)
             if self.log is not None and value is not None:
                 self.log(f"step {self.step}: validation {self.main_metric} = {value:.4f}" + (" (best)" if improved else ""))
             record = (self.last_eval, self.best)
@@ -281,8 +293,10 @@ class Trainer:
                 seen += len(indices)
                 advance(1, f"loss {loss:.4f}")
                 if self.step % self.cfg.log_every == 0 or self.step == self.total_steps:
-                    self._log({"step": self.step, "epoch": epoch, "loss": ddp.all_mean(loss, self.info), **parts,
-                               "lr": self.optimizer.param_groups[0]["lr"], "samples_per_s": seen / max(busy, 1e-9)})
+                    record = {"loss": ddp.all_mean(loss, self.info), **parts, "lr": self.optimizer.param_groups[0]["lr"],
+                              "samples_per_s": seen / max(busy, 1e-9)}
+                    self._log({"step": self.step, "epoch": epoch, **record})
+                    self._emit("train", record)
                     busy, seen = 0.0, 0
                 last = self.step == self.total_steps
                 epoch_end = self.cfg.eval_at_epoch_end and position == self.steps_per_epoch - 1
