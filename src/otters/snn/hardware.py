@@ -25,6 +25,9 @@ With an :class:`otters.snn.op_counter.OpCounter` active the arithmetic of every 
 is counted as executed (the measured audit); with a :class:`otters.coding.chip_read.ChipRead` the
 reads are taken on the clock ticks through a real ADC (the hardware-level simulator). Embeddings,
 norms, (PT)softmax and the read-out maps are the student's digital modules, run between windows.
+
+One idea, kept whole (a little over 300 lines): the executor's windows read in the order the chip
+runs them, and splitting the stages from the neurons they drive would hide that order.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Determinism: the batch order of epoch e is a function of (seed, e) only, the lea
 a function of s only, and every random draw of a step comes from torch RNGs whose states are saved
 with the checkpoint. A run resumed from the checkpoint of step s therefore repeats, bit for bit, the
 steps s+1, s+2, ... of the uninterrupted run (same machine, same thread count).
+
+One idea, kept whole (a little over 300 lines): the determinism contract above holds only if the step,
+the checkpoint and the resume are read together.
 """
 
 from __future__ import annotations
