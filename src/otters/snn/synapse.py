@@ -134,13 +134,17 @@ def spiking_accumulator(
     adc_bits: int = 8,
     variation: DeviceVariation | None = None,
     name: str = "input",
+    synapse_index: int | None = None,
 ):
-    """fn(levels_in, weight_levels) -> float32 accumulator computed from TTFS spikes.
+    """fn(levels_in, weight_levels) -> accumulator computed from TTFS spikes.
 
     ``quantizer``: the LSQQuantizer that produced ``levels_in`` (it fixes T, the signed offset and
     sign mode). ``weight_levels``: integer codes of shape (out, in) or batched (..., out, in) (binary
-    weights, or K / V levels in the attention products). Per-synapse variation is not applied here
-    (weights may be dynamic); a chip curve in ``variation`` is.
+    weights, or K / V levels in the attention products). A chip curve in ``variation`` is always
+    applied; its per-synapse deviations only with ``synapse_index`` (the stage's index among the
+    model's spiking stages, which seeds its deviation matrix), given for stored weights only: dynamic
+    operands (K, V) live in PE-local storage, not in devices of their own. float32 on the nominal
+    device (exact integers, Proposition 1); float64 with per-synapse deviations (non-integer sums).
     """
     pop = population_from_quantizer(quantizer, name)
     tables = DeviceTables(PAPER_CURVE if curve is None else curve, adc_bits, variation)
@@ -150,8 +154,11 @@ def spiking_accumulator(
         readings = lut[pop.encode(levels_in.to(torch.int64))]
         weight = weight_levels.to(torch.float32)
         row_sum = weight_levels.to(torch.int64).sum(dim=-1).to(torch.float32)
-        acc = accumulate_spikes(readings, weight, row_sum, pop.code_scale, pop.code_offset, R, max_reading=tables.max_reading(pop.T))
-        return acc.to(torch.float32)
+        factors = None if synapse_index is None else tables.variation.synapse_factors(synapse_index,
+                                                                                      tuple(weight.shape))
+        acc = accumulate_spikes(readings, weight, row_sum, pop.code_scale, pop.code_offset, R, factors,
+                                max_reading=tables.max_reading(pop.T))
+        return acc if factors is not None else acc.to(torch.float32)
 
     return accumulate
 

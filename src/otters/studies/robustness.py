@@ -4,7 +4,7 @@ The student's spiking stages (``otters.models.spiking_stages``) are run as the S
 chip: each input neuron's level becomes a spike step k (``otters.snn.population_from_quantizer``),
 the spike is read through the chip's device and ADC (``otters.snn.DeviceTables``: a_k from the chip
 curve at the nominal instants t_k), and the integer accumulator is integrated from those readings
-(``otters.snn.accumulate_spikes``, per-synapse deviations included). On the nominal device this is
+(``otters.snn.spiking_accumulator``, per-synapse deviations included). On the nominal device this is
 exactly the QNN's accumulator (Proposition 1), which :func:`sweep` checks before it perturbs anything.
 
 Variation kinds (each level is a relative standard deviation, several seeded draws per level):
@@ -22,7 +22,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import torch
 from rich.table import Table
 
 from otters.data.metrics import compute_metrics, main_metric
@@ -35,7 +34,7 @@ from otters.errors import OttersError
 from otters.io import savefig_atomic
 from otters.limits import MAX_VARIATION_DRAWS, check_at_most
 from otters.models import spiking_stages
-from otters.snn import DeviceTables, DeviceVariation, accumulate_spikes, draw_variation, population_from_quantizer
+from otters.snn import DeviceVariation, draw_variation, spiking_accumulator
 from otters.state_schema import read_distill_state
 from otters.train.predict import predict_logits
 
@@ -53,22 +52,6 @@ def variation_for(kind: str, level: float, curve, seed: int):
     return draw_variation(curve, seed=seed, **{arg: float(level)})
 
 
-def _device_accumulator(stage, index: int, tables):
-    """acc(levels_in, weight_levels) as the chip integrates it (see the module docstring)."""
-    pop = population_from_quantizer(stage.input_quant, stage.name)
-    lut, resolution = tables.lut(pop.T), tables.resolution(pop.T)
-    variation = tables.variation
-
-    def accumulate(levels_in, weight_levels):
-        readings = lut[pop.encode(levels_in)]
-        weight = weight_levels.to(torch.float32)
-        row_sum = weight_levels.to(torch.int64).sum(dim=-1).to(torch.float32)
-        factors = variation.synapse_factors(index, tuple(weight.shape)) if stage.kind == "linear" else None
-        return accumulate_spikes(readings, weight, row_sum, pop.code_scale, pop.code_offset, resolution, factors)
-
-    return accumulate
-
-
 @contextlib.contextmanager
 def on_device(model, curve=None, adc_bits: int = 8, variation=None):
     """Within the block, ``model``'s eval forward integrates every spiking stage through the device.
@@ -76,12 +59,13 @@ def on_device(model, curve=None, adc_bits: int = 8, variation=None):
     Source: Otters (ICLR 2026) Proposition 1 (spike at t_k reads gamma * O(t_k) through the ADC);
     hooks of ``otters.models.stages.SpikingStage.set_accumulator``; previous hooks restored on exit.
     """
-    tables = DeviceTables(PAPER_CURVE if curve is None else curve, adc_bits, variation)
     stages = spiking_stages(model)
     previous = [getattr(s.owner, s.hook) for s in stages]
     try:
         for index, stage in enumerate(stages):
-            stage.set_accumulator(_device_accumulator(stage, index, tables))
+            synapse_index = index if stage.kind == "linear" else None  # stored weights have devices of their own
+            stage.set_accumulator(spiking_accumulator(stage.input_quant, curve, adc_bits, variation, stage.name,
+                                                      synapse_index))
         yield model
     finally:
         for stage, prev in zip(stages, previous):
