@@ -9,10 +9,13 @@ from hypothesis import given, settings
 
 from cli_helpers import run_main
 from otters import convert, verify
+from otters.energy.audit_adapter import SPIKE_BITS
 from otters.models import build_student
 from otters.snn.bert import verify_bert
 from otters.snn.mttfs import configure_coding, model_coding
-from otters.studies.sparsity import histogram_firing_stats
+from otters.snn.mttfs.report import sparsity_report
+from otters.snn.mttfs.stats import token_mask_fn
+from otters.studies.sparsity import energy_per_inference, histogram_firing_stats
 from snn_bert_helpers import calibrated, tiny_batch
 from test_snn_exact import assert_lossless, assert_simulators_agree, curves, qmlps
 
@@ -78,3 +81,25 @@ def test_split_is_priced_silent_at_zero_not_at_the_mode():
     assert split.silent_level == 0 and split.mttfs_fire(0) == pytest.approx(1 - 4 / 20)
     assert mttfs.silent_level == 2 and mttfs.mttfs_fire(0) == pytest.approx(1 - 10 / 20)
     assert split.mttfs_active_steps(4, 15) != mttfs.mttfs_active_steps(4, 15)
+
+
+def test_energy_per_inference_prices_each_coding_on_the_same_sentences():
+    """offset / split / M-TTFS, each run and audited on the same sentences: the masked codings spike less
+    and pay a polarity bit per spike; the run's silent fraction agrees with the level histograms'."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = calibrated(build_student("otters-1bitkv", "tiny"), tiny_batch(0))
+    batches, calib = [tiny_batch(1)], [tiny_batch(2)]
+    rows = {r["coding"]: r for r in energy_per_inference(model, batches, calib)}
+    assert list(rows) == ["ttfs", "split", "mttfs"]
+    assert rows["ttfs"]["snn_coding"] == "ttfs" and rows["split"]["snn_coding"] == "mttfs"
+    assert rows["split"]["spikes"] < rows["ttfs"]["spikes"] and rows["split"]["silent"] > rows["ttfs"]["silent"]
+    assert all(r["total_mj"] > 0 and r["sentences"] == 5 for r in rows.values())
+    report = sparsity_report(model, batches, lambda m, b: m(**b), dead_zones=[0], calibration=calib,
+                             batch_mask=lambda b: token_mask_fn(b["attention_mask"]))
+    overall = report.to_dict()["overall"]
+    assert rows["split"]["silent"] == pytest.approx(overall["split"], abs=1e-9)
+    assert rows["ttfs"]["silent"] == pytest.approx(overall["ttfs"], abs=1e-9)
+    spikes_bits = {c: r["by_data"]["spikes"] for c, r in rows.items()}
+    per_spike = {c: spikes_bits[c] / rows[c]["spikes"] for c in rows}
+    assert per_spike["split"] == pytest.approx(per_spike["ttfs"] * (SPIKE_BITS + 1) / SPIKE_BITS, rel=1e-9)

@@ -50,6 +50,20 @@ def _print(result: dict) -> None:
             table.add_row(r["model"], f"{r['total_mj']:.4g}", f"{r['parts']['data_movement']:.4g}",
                           f"{r['parts']['analog']:.4g}")
         console.print(table)
+    if result.get("energy_per_inference"):
+        rows = result["energy_per_inference"]
+        table = Table(title=f"Energy per inference (µJ, {rows[0]['table']}), each coding's spiking BERT run and audited "
+                            f"on the same {rows[0]['sentences']} sentences ({rows[0]['mean_tokens']:.1f} tokens)")
+        for col in ("coding", "silent (%)", "spikes", "device reads", "ADC conversions", "total", "data movement",
+                    "analog", "vs offset"):
+            table.add_column(col, justify="left" if col == "coding" else "right", no_wrap=True)
+        base = rows[0]["total_mj"]
+        for r in rows:
+            table.add_row(r["label"], _pct(r["silent"]), f"{r['spikes']:,.0f}", f"{r['device_reads']:,.0f}",
+                          f"{r['conversions']:,.0f}", f"{1000 * r['total_mj']:.2f}",
+                          f"{1000 * r['parts']['data_movement']:.2f}", f"{1000 * r['parts']['analog']:.2f}",
+                          f"{r['total_mj'] / base:.3f}x")
+        console.print(table)
     if result.get("metrics"):
         cells = ", ".join(f"dz {k}: " + " ".join(f"{n} {v:.4f}" for n, v in m.items()) for k, m in result["metrics"].items())
         console.print(f"task metrics without fine-tuning (dz 0 = the QNN as trained): {cells}")
@@ -78,7 +92,8 @@ def sparsity_command(
     max_len: int = typer.Option(128, "--max-len", help="Token limit per sentence."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="GLUE directory (default: ../shared/data/glue)."),
     metrics: bool = typer.Option(True, "--metrics/--no-metrics", help="Also score the task per dead zone (BERT)."),
-    energy: bool = typer.Option(False, "--energy", help="BERT: energy per block (otters.energy) from the measured histograms."),
+    energy: bool = typer.Option(False, "--energy", help="BERT: energy per block (otters.energy) from the measured "
+                                "histograms, and per inference of offset TTFS, split and M-TTFS (each run and audited)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Silent-neuron ratio per layer and overall: plain TTFS vs M-TTFS vs M-TTFS with dead zone k (Matterhorn)."""

@@ -6,7 +6,9 @@ sentences; this adapter turns each audit row into the per-inference counts that
 Yan et al., arXiv 2409.08290, and docs/energy.md), adding the data movement the audit does not
 count, under the same dataflow assumptions as the analytical models (``otters.energy.op_counts``):
 
-- spikes travel as address events (``workload_from_counts``: global buffer write + read, NoC hops);
+- spikes travel as address events (``workload_from_counts``: global buffer write + read, NoC hops) of
+  :data:`SPIKE_BITS`; a masked network (M-TTFS, sign-split TTFS) has two sub-populations per signed
+  activation, so each of its spikes carries one more bit, its polarity;
 - stored K / V: written once into PE-local SRAM (kv_bits per value), read once per synaptic event;
 - a TTFS neuron that integrates a spiking stage saves its accumulator across the window boundary
   (PE-local state, written and read once: 2 x accumulator bits);
@@ -29,6 +31,7 @@ from otters.snn.audit import AuditSettings, audit_model
 from otters.snn.convert import convert
 
 _KINDS = ("adds", "subs", "mults", "shifts", "compares")
+SPIKE_BITS = 20  # address + time step of an address event (energy_from_counts' default)
 _WIDTH = re.compile(r"^int(\d+)$")
 
 
@@ -99,7 +102,8 @@ def energy_from_audit(audit, table="22nm", hw: Hardware | None = None, model: st
                           f"rows but the hardware has {hw.adc_per!r} with {hw.column_rows}; audit with "
                           "settings_from_hardware(hw)")
     label = model or f"{data['model'].get('preset', 'model')} (audited)"
-    return energy_from_counts(counts_from_audit(data, hw), table, hw, model=label)
+    polarity = 1 if data["model"].get("coding", "ttfs") != "ttfs" else 0
+    return energy_from_counts(counts_from_audit(data, hw), table, hw, spike_bits=SPIKE_BITS + polarity, model=label)
 
 
 def measure_energy(student, input_ids, attention_mask=None, token_type_ids=None, table="22nm",

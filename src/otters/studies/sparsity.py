@@ -19,10 +19,15 @@ import torch
 from otters.data.splits import load_split
 from otters.data.tasks import get_task
 from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer
-from otters.energy import FiringStats, Geometry, model_energy
+from otters.energy import FiringStats, Geometry, Hardware, model_energy
+from otters.energy.audit_adapter import energy_from_audit, settings_from_hardware
 from otters.errors import OttersError
 from otters.models import student_from_hf
+from otters.snn.audit import audit_activity
+from otters.snn.bert.activity import BertActivity
 from otters.snn.checkpoints import load_for_verify
+from otters.snn.convert import convert
+from otters.snn.mttfs.bert import silent_ratios
 from otters.snn.mttfs.report import sparsity_report
 from otters.snn.mttfs.stats import token_mask_fn
 from otters.studies import inputs
@@ -159,6 +164,41 @@ def _energy(result: dict, model) -> list[dict]:
     return rows
 
 
+# the lossless codings of a signed activation priced per inference (dead zone 0), with their labels
+INFERENCE_CODINGS = (("ttfs", "offset TTFS"), ("split", "sign-split TTFS"), ("mttfs", "M-TTFS"))
+
+
+def energy_per_inference(model, batches: list[dict], calibration: list[dict], table: str = "22nm",
+                         hw: Hardware | None = None) -> list[dict]:
+    """Energy per inference (mean over the sentences of ``batches``) of the student's spiking BERT under each
+    coding of :data:`INFERENCE_CODINGS`: each is converted (M-TTFS silent levels from ``calibration``), run on
+    the same sentences, its operations audited (``otters.snn.audit``: column reads per (step, polarity) pair
+    for the masked codings, the negative sub-population subtracted) and priced (``otters.energy``: a masked
+    spike's address event carries its polarity). Rows: coding, label, total_mj, parts, by_data, spikes,
+    device_reads and ADC conversions per inference, silent (1 - spikes / neuron evaluations of the run)."""
+    hw = hw or Hardware()
+    settings = settings_from_hardware(hw)
+    rows = []
+    for coding, label in INFERENCE_CODINGS:
+        snn = convert(model, adc_bits=hw.adc_bits, coding=coding, calibration=calibration if coding == "mttfs" else None)
+        activity = BertActivity(settings.column_rows)
+        for b in batches:
+            snn(b["input_ids"], b["attention_mask"], b["token_type_ids"], activity=activity)
+        audit = audit_activity(snn, activity, settings)
+        report = energy_from_audit(audit, table, hw, model=label)
+        data = audit.to_dict()
+        per = float(data["sentences"])
+        spiking = [row for row in data["blocks"] if row["path"] == "spiking"]
+        rows.append({"coding": coding, "label": label, "snn_coding": snn.coding, "total_mj": report.total_mj,
+                     "parts": report.parts(), "by_data": report.by_data(), "table": report.table,
+                     "sentences": int(per), "mean_tokens": audit.tokens / per,
+                     "spikes": sum(row["spikes"] for row in spiking) / per,
+                     "device_reads": sum(row["device_reads"] for row in spiking) / per,
+                     "conversions": sum(sum(row["adc_bits"].values()) for row in spiking) / per,
+                     "silent": silent_ratios(activity)["overall"]})
+    return rows
+
+
 @dataclass(frozen=True)
 class SparsityRequest:
     """One sparsity measurement. The model: exactly one of ``checkpoint`` (a BERT student folder or a
@@ -166,7 +206,8 @@ class SparsityRequest:
     ``signed``, ``residual``), ``student`` (an untrained ``preset`` student from HF weights: minilm-l6
     or a BERT folder). A BERT student reads ``samples`` seeded rows of ``task``'s ``split`` (silent levels
     from ``calibration_samples`` rows of ``calibration_split``); ``metrics`` scores the task per dead
-    zone, ``energy`` prices each coding per attention block."""
+    zone, ``energy`` prices each coding per attention block (from the histograms) and per inference (offset TTFS,
+    split, M-TTFS at dead zone 0: each spiking BERT run on the measured sentences and audited)."""
 
     checkpoint: Path | None = None
     random_mlp: bool = False
@@ -222,6 +263,7 @@ def measure_sparsity(request: SparsityRequest, loaded: tuple | None = None) -> d
         if r.energy:
             result = {"model": desc, **report.to_dict()}
             result["energy"] = _energy(result, model)
+            result["energy_per_inference"] = energy_per_inference(model, batches, calib)
             return result
     else:
         if r.energy:

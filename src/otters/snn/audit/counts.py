@@ -74,7 +74,7 @@ def audit_activity(snn, activity: BertActivity, settings: AuditSettings | None =
     rows.append(digital_rows(snn, activity, "head"))
     model = {"preset": snn.config.preset, "geometry": snn.config.geometry, "layers": len(snn.layers),
              "kv_bits": snn.config.kv_bits, "softmax": snn.config.softmax, "norm": snn.config.norm,
-             "windows": snn.windows}
+             "windows": snn.windows, "coding": getattr(snn, "coding", "ttfs")}
     return Audit(rows, settings, activity.sentences, activity.tokens, model)
 
 
