@@ -14,6 +14,7 @@ import typer
 from otters import __version__
 from otters.cli import (
     data_cmd,
+    degrade_cmd,
     device_cmd,
     energy_cmd,
     export_cmd,
@@ -74,7 +75,7 @@ def version() -> None:
 
 # One module per command group; each defines register(app). This order is the order of `otters --help`.
 for _commands in (device_cmd, verify_cmd, model_cmd, data_cmd, train_cmd, robustness_cmd, energy_cmd, vit_cmd, run_cmd,
-                  sparsity_cmd, matterhorn_cmd, tolerance_cmd, glue_table_cmd, export_cmd, predict_cmd):
+                  sparsity_cmd, matterhorn_cmd, tolerance_cmd, degrade_cmd, glue_table_cmd, export_cmd, predict_cmd):
     _commands.register(app)
 
 

@@ -122,6 +122,16 @@ def read_instants(curve: DecayCurve, T: int, dt: float | None) -> np.ndarray:
     return np.floor(times / dt + _TICK_SLACK) * dt
 
 
+def drift_window(curve: DecayCurve, T: int, adc_bits: int, dt: float | None) -> tuple[float, float]:
+    """[low, high): the uniform output drifts d that keep every code exact when the chip reads
+    (1 + d)*O(s_k) at the read instants s_k of a clock of period dt (module docstring); low < 0 < high."""
+    s = read_instants(curve, T, dt)
+    R = adc_resolution(T, adc_bits)
+    c = (T - np.arange(T, dtype=np.float64)) * R
+    x = curve(s) * T * R
+    return float(np.max((c - 0.5) / x - 1)), float(np.min((c + 0.5) / x - 1))
+
+
 def _bits_bound(curve: DecayCurve, T: int) -> int:
     n = check_steps(T)
     outputs = curve(fire_times(curve, T)[:T])
@@ -149,10 +159,8 @@ def tolerance(curve: DecayCurve, T: int, adc_bits: int = 8, dt: float | None = N
         raise OttersError(f"dt = {dt:g} s is outside the clock bound {clock_max:.6g} s: codes are already wrong there")
     _times, early, late = read_windows(curve, T, adc_bits)
     s = read_instants(curve, T, dt)
-    R = adc_resolution(T, adc_bits)
-    c = (T - np.arange(T, dtype=np.float64)) * R
-    x = curve(s) * T * R
-    drift = min(float(np.min((c + 0.5) / x - 1)), float(-np.max((c - 0.5) / x - 1)))
+    low, high = drift_window(curve, T, adc_bits, dt)
+    drift = min(high, -low)
     jitter = float(min(np.min(s[1:] - early[1:]) if T > 1 else math.inf, np.min(late - s)))
     bits = _bits_bound(curve, T)
     return Tolerance(
