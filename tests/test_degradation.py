@@ -11,6 +11,9 @@ from otters.coding.tolerance import drift_window, tolerance
 from otters.device import PAPER_CURVE
 from otters.errors import OttersError
 from otters.models import build_student, save_student
+from otters.pipeline import get_profile
+from otters.pipeline.context import RunContext
+from otters.pipeline.steps_eval import _degradation
 from otters.quant import LSQQuantizer
 from otters.snn.convert import convert
 from otters.snn.mttfs import configure_coding
@@ -108,3 +111,15 @@ def test_parsers():
     assert parse_multiples("1, 1.5,2") == (1.0, 1.5, 2.0)
     assert parse_bit_drops("0,2") == (0, 2)
     assert parse_parameters("drift,dt") == ("drift", "dt")
+
+
+def test_full_profile_records_the_degradation_for_the_report(student, tmp_path):
+    """The robustness step's degradation record (full profile): the points, the figure and the command."""
+    ctx = RunContext(run_dir=tmp_path, task="rt", profile=get_profile(
+        "full", degradation={"sentences": 2, "multiples": (1.0,), "bit_drops": (0,)}), log=lambda msg: None)
+    summary = _degradation(ctx, str(student))
+    assert [(p.parameter, p.label) for p in summary.points] == [("dt", "1x"), ("adc_bits", "b_min"), ("drift", "1x"),
+                                                                 ("jitter", "1x")]
+    assert (tmp_path / summary.files["figure"]).is_file() and (tmp_path / summary.files["degradation"]).is_file()
+    assert summary.command.command.startswith(f"otters degrade {student} --task rt --split test --sentences 2")
+    assert get_profile("quick").degradation == {}

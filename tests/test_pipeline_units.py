@@ -12,6 +12,15 @@ from otters.errors import OttersError
 from otters.models import build_student
 from otters.pipeline import RunState, get_profile
 from otters.pipeline.spikes import layer_histograms, layer_of, population_kind, record_sentence
+from otters.report.record import from_json, to_json
+from otters.report.results import (
+    CodingEnergy,
+    Command,
+    DegradationPointResult,
+    DegradationSummary,
+    RobustnessResult,
+    SparsitySummary,
+)
 from otters.snn.bert import BertActivity
 from otters.snn.convert import convert
 from snn_bert_helpers import calibrated, tiny_batch
@@ -97,3 +106,26 @@ def test_quick_profile_note_names_the_teachers_rows(rows, said):
     summary = build_summary("run", {"profile": profile, "task": "rt", "seed": 0}, {}, {})
     (note,) = [n for n in summary.notes if n.startswith("quick is a smoke profile")]
     assert said in note and "None" not in note
+
+
+def test_codings_and_degradation_round_trip_and_older_records_read():
+    """The energy step's per-coding rows and the robustness step's degradation survive run.json; records
+    written before they existed read back with their defaults."""
+    coding = CodingEnergy(coding="split", label="sign-split TTFS", silent=0.5, silent_measured=0.5, total_mj=1e-4,
+                          parts={"analog": 5e-5}, spikes=10.0, device_reads=20.0, conversions=3.0, default=False)
+    assert from_json(CodingEnergy, to_json(coding)) == coding
+    summary = SparsitySummary(samples=4, split="test", calibration_samples=4, neurons=10, ttfs=0.1, mttfs=0.4,
+                              sign_split=0.3)
+    assert from_json(SparsitySummary, to_json(summary)) == summary
+    old = {k: v for k, v in to_json(summary).items() if k != "sign_split"}
+    assert from_json(SparsitySummary, old).sign_split is None
+    point = DegradationPointResult(parameter="dt", label="2x", multiple=2.0, value=5e-8, accuracy=0.75,
+                                   agreement=0.98, exact_sentences=3, exact=False, wrong_codes=1, max_code_error=0.0625)
+    robustness = RobustnessResult(
+        metric="accuracy", rows=8, levels=[0.0], kinds=["output"], draws=1, checkpoints={}, files={},
+        degradation=DegradationSummary(sentences=8, split="test", closed_form=0.75, bounds={"min_adc_bits": 4},
+                                       points=[point], files={"figure": "degradation.png"},
+                                       command=Command("what", "otters degrade CKPT")))
+    assert from_json(RobustnessResult, to_json(robustness)) == robustness
+    older = {k: v for k, v in to_json(robustness).items() if k != "degradation"}
+    assert from_json(RobustnessResult, older).degradation is None

@@ -33,6 +33,8 @@ class Profile:
     settings of ``otters.distill.run.distill``.
     ``hat``: HAT noise levels of extra students (0.2 = HAT2). ``eval_rows``: None scores the whole
     evaluation split. ``robustness``: levels, kinds, draws and rows of the device-variation sweep.
+    ``degradation``: sentences, multiples of the bounds and ADC bit drops of ``otters degrade`` on the base
+    student (empty: skipped).
     """
 
     name: str
@@ -47,6 +49,7 @@ class Profile:
     energy_table: str = "22nm"
     raster_neurons: int = 48
     robustness: dict = field(default_factory=dict)
+    degradation: dict = field(default_factory=dict)
     threads: int = 2
     # rt's best teacher (docs/results.md, accuracy): a decontaminated SST-2 stage first, 84.01 % test vs 82.13 % from
     # MiniLM directly (docs/data.md section 5)
@@ -56,6 +59,7 @@ class Profile:
         d = asdict(self)
         d["hat"] = list(self.hat)
         d["robustness"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.robustness.items()}
+        d["degradation"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.degradation.items()}
         return d
 
 
@@ -95,6 +99,9 @@ PROFILES: dict[str, Profile] = {
         # keeps the sweep near 15 min on 2 CPU cores
         robustness={"levels": (0.0, 0.05, 0.1, 0.2),
                     "kinds": ("synapse", "output", "tau", "beta"), "draws": 2, "rows": 256},
+        # the hardware-level simulator runs one sentence at a time, ~0.75 s per rt test sentence on 2 loaded CPU
+        # cores (docs/hardware.md, section 5): 22 chips of 64 sentences take ~18 min
+        degradation={"sentences": 64, "multiples": (1.0, 1.5, 2.0, 4.0, 16.0, 64.0), "bit_drops": (0, 1, 2, 3)},
         # one thread: on this 2-core machine a second job (teachers) runs beside it, and one thread per
         # job was measured 3-6x faster than two under load (docs/training.md section 7)
         threads=1,
@@ -116,7 +123,7 @@ def get_profile(name: str, **overrides) -> Profile:
             raise OttersError(f"unknown profile setting {key!r}")
         current = getattr(profile, key)
         if isinstance(current, dict) and isinstance(value, dict):
-            unknown = sorted(set(value) - set(current)) if key in ("distill", "robustness") else []
+            unknown = sorted(set(value) - set(current)) if key in ("distill", "robustness", "degradation") else []
             if unknown:
                 raise OttersError(f"unknown {key} setting(s): {', '.join(unknown)}")
             current.update(value)

@@ -18,7 +18,10 @@ from otters.pipeline.state import RunState
 from otters.report.paper import hat_name
 from otters.report.record import to_json
 from otters.report.results import (
+    CodingEnergy,
     Command,
+    DegradationPointResult,
+    DegradationSummary,
     EnergyResult,
     EvaluateResult,
     HatScores,
@@ -31,7 +34,9 @@ from otters.report.results import (
     VerifyStepResult,
 )
 from otters.snn.convert import convert
+from otters.snn.mttfs.settings import DEFAULT_CODING
 from otters.studies import inputs
+from otters.studies.degradation import DegradationRequest, degradation_plot, degrade
 from otters.studies.energy import checkpoint_energy, paper_energy_table
 from otters.studies.evaluation import evaluate_checkpoint, majority_baseline, score_qnn_and_snn, score_teacher_subset
 from otters.studies.robustness import robustness_plot, sweep
@@ -126,16 +131,21 @@ def step_energy(ctx: RunContext, state: RunState) -> EnergyResult:
     sparsity = measure_sparsity(SparsityRequest(
         checkpoint=Path(student), task=ctx.task, split=ctx.eval_split, calibration_split="train",
         samples=p.energy_sentences, calibration_samples=p.energy_sentences, dead_zones="0", seed=ctx.seed,
-        max_len=max_len, data_dir=ctx.data_dir, metrics=False), loaded)
+        max_len=max_len, data_dir=ctx.data_dir, metrics=False, energy=True), loaded)
     atomic_write_json(ctx.path("energy.json"), {"measured": measured, "paper_table": paper})
     atomic_write_json(ctx.path("sparsity.json"), sparsity)
     o = sparsity["overall"]
+    codings = [CodingEnergy(coding=r["coding"], label=r["label"], silent=o[r["coding"]], silent_measured=r["silent"],
+                            total_mj=r["total_mj"], parts=r["parts"], spikes=r["spikes"], device_reads=r["device_reads"],
+                            conversions=r["conversions"], default=r["coding"] == DEFAULT_CODING)
+               for r in sparsity["energy_per_inference"]]
     return EnergyResult(
         total_mj=measured["total_mj"], parts=measured["parts"], by_data=measured["by_data"], audit=measured["audit"],
         input=measured["input"], table=measured["table"],
         sparsity=SparsitySummary(samples=sparsity["model"]["samples"], split=ctx.eval_split,
                                  calibration_samples=sparsity["model"]["calibration_samples"], neurons=o["neurons"],
-                                 ttfs=o["ttfs"], mttfs=o["mttfs"]),
+                                 ttfs=o["ttfs"], mttfs=o["mttfs"], sign_split=o["split"]),
+        codings=codings,
         files={"energy": "energy.json", "sparsity": "sparsity.json"},
         commands=[
             Command("energy per inference (measured spikes)",
@@ -146,10 +156,10 @@ def step_energy(ctx: RunContext, state: RunState) -> EnergyResult:
                                 max_len=max_len)),
             Command("analytical energy table beside the paper's",
                     ctx.command("energy", paper_table=True, table=p.energy_table, glue_env=False)),
-            Command("silent neurons: plain TTFS vs M-TTFS",
+            Command("silent neurons and energy per inference: offset TTFS vs sign-split TTFS vs M-TTFS",
                     ctx.command("sparsity", student, task=ctx.task, split=ctx.eval_split, samples=p.energy_sentences,
                                 calibration_samples=p.energy_sentences, dead_zones="0", max_len=max_len, seed=ctx.seed,
-                                no_metrics=True, data_dir=ctx.data_dir)),
+                                no_metrics=True, energy=True, data_dir=ctx.data_dir)),
         ])
 
 
@@ -167,6 +177,7 @@ def step_robustness(ctx: RunContext, state: RunState) -> RobustnessResult:
     named = dict(result, checkpoints={f"{roles[k]} ({k})": v for k, v in result["checkpoints"].items()})
     robustness_plot(named, ctx.path("robustness.png"))
     levels = ",".join(f"{v:g}" for v in r["levels"])
+    degradation = _degradation(ctx, distilled.student) if ctx.profile.degradation else None
     entries = {k: RobustnessEntry(hat=v["hat"], role=roles[k], qnn=v["qnn"], nominal=v["nominal"], exact=v["exact"],
                                   results={kind: [LevelScores(**row) for row in rows]
                                            for kind, rows in v["results"].items()})
@@ -177,4 +188,31 @@ def step_robustness(ctx: RunContext, state: RunState) -> RobustnessResult:
         commands=[Command("device-variation sweep" + (" (base vs HAT, same chips)" if len(students) > 1 else ""),
                           ctx.command("robustness", *students, task=ctx.task, split=ctx.eval_split, levels=levels,
                                       kinds=",".join(r["kinds"]), draws=r["draws"], rows=r["rows"], seed=ctx.seed,
-                                      data_dir=ctx.data_dir))])
+                                      data_dir=ctx.data_dir))],
+        degradation=degradation)
+
+
+def _degradation(ctx: RunContext, student: str) -> DegradationSummary:
+    """The base student on a chip degraded past the exactness envelope, one parameter at a time
+    (``otters degrade``; the profile's ``degradation`` settings): degradation.json and its figure."""
+    d = ctx.profile.degradation
+    request = DegradationRequest(checkpoint=Path(student), task=ctx.task, split=ctx.eval_split,
+                                 sentences=int(d["sentences"]), seed=ctx.seed,
+                                 multiples=tuple(float(m) for m in d["multiples"]),
+                                 bit_drops=tuple(int(b) for b in d["bit_drops"]), data_dir=ctx.data_dir)
+    result = degrade(request, log=ctx.log)
+    atomic_write_json(ctx.path("degradation.json"), result.to_dict())
+    degradation_plot(result, ctx.path("degradation.png"))
+    points = [DegradationPointResult(parameter=p.parameter, label=p.label, multiple=p.multiple, value=p.value,
+                                     accuracy=p.accuracy, agreement=p.agreement, exact_sentences=p.exact_sentences,
+                                     exact=p.exact, wrong_codes=p.wrong_codes, max_code_error=p.max_code_error)
+              for p in result.points]
+    multiples = ",".join(f"{m:g}" for m in request.multiples)
+    bit_drops = ",".join(str(b) for b in request.bit_drops)
+    return DegradationSummary(
+        sentences=result.sentences, split=result.split, closed_form=result.closed_form, bounds=result.bounds,
+        points=points, files={"degradation": "degradation.json", "figure": "degradation.png"},
+        command=Command("accuracy beyond the exactness envelope (hardware-level simulator)",
+                        ctx.command("degrade", student, task=ctx.task, split=ctx.eval_split,
+                                    sentences=request.sentences, seed=ctx.seed, multiples=multiples,
+                                    bit_drops=bit_drops, data_dir=ctx.data_dir)))

@@ -158,7 +158,9 @@ class EvaluateResult:
 
 @dataclass
 class SparsitySummary:
-    """Silent neurons of the student's populations: plain TTFS vs M-TTFS (fractions of neuron evaluations)."""
+    """Silent neurons of the student's populations (fractions of neuron evaluations, from the QNN's level
+    histograms) under plain (offset) TTFS, sign-split TTFS (``sign_split``; None in runs recorded before it) and
+    M-TTFS; ``split`` is the data split they were measured on."""
 
     samples: int
     split: str
@@ -166,11 +168,33 @@ class SparsitySummary:
     neurons: int
     ttfs: float
     mttfs: float
+    sign_split: float | None = None
+
+
+@dataclass
+class CodingEnergy:
+    """One lossless coding of the student's signed activations (dead zone 0: offset TTFS ``ttfs``, sign-split
+    ``split``, M-TTFS ``mttfs``), its spiking BERT run on the same sentences: ``silent`` from the QNN's level
+    histograms and ``silent_measured`` from the run (they agree), spikes, device reads and ADC conversions per
+    inference, the energy per inference (mJ, audited and priced) and its parts; ``default``: the coding the
+    spiking BERT uses when none is asked for."""
+
+    coding: str
+    label: str
+    silent: float
+    silent_measured: float
+    total_mj: float
+    parts: dict
+    spikes: float
+    device_reads: float
+    conversions: float
+    default: bool = False
 
 
 @dataclass
 class EnergyResult:
-    """Energy per inference of the spiking model (mJ, audited operations priced), and its silent neurons."""
+    """Energy per inference of the spiking model (mJ, audited operations priced), and its silent neurons;
+    ``codings``: offset / split / M-TTFS side by side on the sparsity sentences (empty in runs recorded before)."""
 
     total_mj: float
     parts: dict
@@ -181,6 +205,7 @@ class EnergyResult:
     sparsity: SparsitySummary
     files: dict
     commands: list[Command] = field(default_factory=list)
+    codings: list[CodingEnergy] = field(default_factory=list)
 
 
 @dataclass
@@ -207,8 +232,44 @@ class RobustnessEntry:
 
 
 @dataclass
+class DegradationPointResult:
+    """One chip degraded past the exactness envelope in one ``parameter`` (dt, adc_bits, drift, jitter) to
+    ``value`` (``label``: "1.5x" of the bound, or "b_min-1" bits): accuracy, agreement with the closed form's
+    predictions, sentences still bit-exact, steps whose ADC code is wrong and the largest code error in levels
+    (None under jitter)."""
+
+    parameter: str
+    label: str
+    multiple: float | None
+    value: float
+    accuracy: float
+    agreement: float
+    exact_sentences: int
+    exact: bool
+    wrong_codes: int | None = None
+    max_code_error: float | None = None
+
+
+@dataclass
+class DegradationSummary:
+    """The base student beyond the exactness envelope (``otters degrade``; the full profile only): the
+    hardware-level simulator on ``sentences`` seeded rows of ``split``, the closed-form (= QNN) accuracy on
+    them, the envelope's ``bounds`` and one point per degraded chip; ``files``: degradation.json and the figure
+    (accuracy vs degradation, one panel per parameter)."""
+
+    sentences: int
+    split: str
+    closed_form: float
+    bounds: dict
+    points: list[DegradationPointResult]
+    files: dict
+    command: Command
+
+
+@dataclass
 class RobustnessResult:
-    """The device-variation sweep of every student on the same chips (labels: the students' folders)."""
+    """The device-variation sweep of every student on the same chips (labels: the students' folders), and
+    (full profile) the base student beyond the exactness envelope."""
 
     metric: str
     rows: int
@@ -218,6 +279,7 @@ class RobustnessResult:
     checkpoints: dict[str, RobustnessEntry]
     files: dict
     commands: list[Command] = field(default_factory=list)
+    degradation: DegradationSummary | None = None
 
 
 @dataclass
