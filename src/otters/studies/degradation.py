@@ -267,8 +267,8 @@ def _tokenized_order(tokenizer, rows, max_len: int) -> np.ndarray:
 
 
 def degradation_plot(result: DegradationResult | dict, path: str | os.PathLike) -> Path:
-    """Accuracy versus degradation, one panel per parameter: x = multiple of the bound (bits: b_min - d),
-    a dashed line at the closed-form (= QNN) accuracy, exact points filled, inexact ones open."""
+    """Accuracy versus degradation, one panel per parameter: x = multiple of the bound on a log axis (bits:
+    b_min - d), a dashed line at the closed-form (= QNN) accuracy, bit-exact points filled, the others open."""
     # matplotlib is heavy and only needed for the figure
     import matplotlib
 
@@ -288,9 +288,12 @@ def degradation_plot(result: DegradationResult | dict, path: str | os.PathLike) 
         if parameter == "adc_bits":
             xs = [p["value"] for p in points]
             ax.set_xlabel("ADC bits (b_min = %d)" % data["bounds"]["min_adc_bits"])
+            ax.set_xticks(xs)
             ax.invert_xaxis()
         else:
             xs = [p["multiple"] for p in points]
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(xs, [f"{x:g}x" for x in xs], fontsize=7)
             ax.set_xlabel("multiple of the exactness bound")
         ys = [100 * p["accuracy"] for p in points]
         ax.plot(xs, ys, color="C0", lw=1.2)
