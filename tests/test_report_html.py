@@ -15,7 +15,9 @@ from markupsafe import escape
 from otters.io import read_json
 from otters.report import FIGURE_IDS, RunSummary, write_report
 from otters.report.html import environment, render
-from otters.report.record import from_json
+from otters.report.record import from_json, to_json
+from otters.report.results import Command, DegradationPointResult, DegradationSummary
+from otters.studies.degradation import degradation_plot
 from pipeline_helpers import tiny_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,3 +111,24 @@ def test_report_renders_in_headless_chromium(run, tmp_path):
         assert f'<section id="{section}">' in dom
     console = re.findall(r"INFO:CONSOLE[:(]\d+\)?\] .*", proc.stderr)  # console messages, uncaught errors included
     assert not console and "Uncaught" not in proc.stderr, console
+
+
+def test_report_shows_the_codings_and_the_full_profiles_degradation(run, tmp_path):
+    """The energy section sets offset / split / M-TTFS side by side; a run whose robustness step recorded the
+    degradation study (the full profile) shows its figure, table and command; the quick run shows none."""
+    page = (run["dir"] / "report.html").read_text()
+    assert "sign-split TTFS" in page and "energy / inference (µJ)" in page and "(default)" in page
+    assert 'id="fig-degradation"' not in page and "Beyond the exactness envelope" not in page
+    record = read_json(run["dir"] / "run.json")
+    steps = {k: v for k, v in record["steps"].items() if k != "report"}
+    points = [DegradationPointResult("dt", "1x", 1.0, 2.6e-8, 0.75, 1.0, 8, True, 0, 0.0),
+              DegradationPointResult("adc_bits", "b_min-1", None, 3.0, 0.5, 0.6, 0, False, 8, 1.0)]
+    command = Command("accuracy beyond the exactness envelope", "otters degrade CKPT --sentences 8")
+    study = DegradationSummary(sentences=8, split="test", closed_form=0.75, bounds={"min_adc_bits": 4, "T": [15]},
+                               points=points, files={"figure": "degradation.png"}, command=command)
+    steps["robustness"]["result"]["degradation"] = to_json(study)
+    degradation_plot({**to_json(study), "task": "rt"}, tmp_path / "degradation.png")
+    write_report(tmp_path, record["settings"], steps)
+    page = (tmp_path / "report.html").read_text()
+    assert re.search(r'<img id="fig-degradation" alt="[^"]+" src="data:image/png;base64,', page)
+    assert "Beyond the exactness envelope" in page and "b_min-1" in page and "otters degrade CKPT --sentences 8" in page

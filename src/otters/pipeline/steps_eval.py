@@ -188,7 +188,7 @@ def step_robustness(ctx: RunContext, state: RunState) -> RobustnessResult:
         commands=[Command("device-variation sweep" + (" (base vs HAT, same chips)" if len(students) > 1 else ""),
                           ctx.command("robustness", *students, task=ctx.task, split=ctx.eval_split, levels=levels,
                                       kinds=",".join(r["kinds"]), draws=r["draws"], rows=r["rows"], seed=ctx.seed,
-                                      data_dir=ctx.data_dir))],
+                                      data_dir=ctx.data_dir))] + ([degradation.command] if degradation else []),
         degradation=degradation)
 
 

@@ -13,6 +13,7 @@ from otters.report.results import read_step_result
 from otters.report.summary import RunSummary, build_summary
 
 FIGURE_IDS = ("fig-device-schedule", "fig-device-fit", "fig-raster", "fig-spike-hist", "fig-energy", "fig-robustness")
+PROFILE_FIGURE_IDS = ("fig-degradation",)  # drawn only when the profile runs that study (full)
 
 
 def _maybe(path: Path, make) -> Path | None:
@@ -49,6 +50,7 @@ def write_report(run_dir, settings: dict, steps: dict, students: dict | None = N
     energy = energy_figure(energy_data["measured"], figdir / "energy.png") if energy_data else None
     device = run_dir / "device"
     rob = run_dir / "robustness.png"
+    degradation = run_dir / "degradation.png"
     figs = {
         "fig-device-schedule": (device / "schedule.png" if (device / "schedule.png").is_file() else None,
                                 "device decay curve with firing instants and stepped threshold",
@@ -66,6 +68,11 @@ def write_report(run_dir, settings: dict, steps: dict, students: dict | None = N
         "fig-robustness": (rob if rob.is_file() else None, "robustness curves under device variation",
                            "Main metric of the SNN versus the relative deviation of the device, mean ± std over drawn chips."),
     }
+    if degradation.is_file():
+        figs["fig-degradation"] = (degradation, "accuracy beyond the exactness envelope",
+                                   "Accuracy of the base student with one of clock period, ADC bits, output drift or "
+                                   "read jitter past its exactness bound (hardware-level simulator); filled points: "
+                                   "every sentence bit-exact with the closed form.")
     summary.figures = {k: str(v[0]) if v[0] else None for k, v in figs.items()}
     page = render(summary, figs)
     html_path = atomic_write_text(run_dir / "report.html", page)

@@ -97,6 +97,7 @@ class SparsityView:
     ttfs_pct: str
     mttfs_pct: str
     calibration_samples: int
+    split_pct: str | None = None
 
 
 @dataclass
@@ -113,6 +114,7 @@ class EnergyView:
     paper: Table
     paper_source: str
     commands: list[Command]
+    codings: Table | None = None
 
 
 @dataclass
@@ -120,6 +122,19 @@ class HatView:
     comparison: Table
     paper_source: str
     paper_facts: str
+
+
+@dataclass
+class DegradationView:
+    """The base student past the exactness envelope (full profile): figure, one row per degraded chip."""
+
+    sentences: int
+    split: str
+    closed_form_pct: str
+    bounds: str
+    figure: Figure | None
+    points: Table
+    commands: list[Command]
 
 
 @dataclass
@@ -132,6 +147,7 @@ class RobustnessView:
     sweep: Table
     hat: HatView | None
     commands: list[Command]
+    degradation: DegradationView | None = None
 
 
 @dataclass
@@ -223,7 +239,21 @@ def _sparsity_view(sp) -> SparsityView | None:
     if not sp:
         return None
     return SparsityView(neurons=fmt(sp.neurons), samples=sp.samples, split=sp.split, ttfs_pct=f"{100 * sp.ttfs:.1f}",
-                        mttfs_pct=f"{100 * sp.mttfs:.1f}", calibration_samples=sp.calibration_samples)
+                        mttfs_pct=f"{100 * sp.mttfs:.1f}", calibration_samples=sp.calibration_samples,
+                        split_pct=None if sp.sign_split is None else f"{100 * sp.sign_split:.1f}")
+
+
+def _codings_table(codings) -> Table | None:
+    """Offset / split / M-TTFS side by side (the energy step's ``codings``; None in runs recorded before)."""
+    if not codings:
+        return None
+    base = next((c.total_mj for c in codings if c.coding == "ttfs"), codings[0].total_mj)
+    rows = [[c.label + (" (default)" if c.default else ""), f"{100 * c.silent:.1f}", f"{100 * c.silent_measured:.1f}",
+             fmt(c.spikes, 6), fmt(c.device_reads, 4), fmt(c.conversions, 4), f"{1e3 * c.total_mj:.2f}",
+             f"{c.total_mj / base:.3f}×"] for c in codings]
+    return Table(["coding", "silent neurons, QNN histograms (%)", "silent neurons, SNN run (%)", "spikes / inference",
+                  "device reads / inference", "ADC conversions / inference", "energy / inference (µJ)", "vs offset"],
+                 rows)
 
 
 def energy_view(s: RunSummary, fig: Figure | None) -> EnergyView | None:
@@ -242,7 +272,7 @@ def energy_view(s: RunSummary, fig: Figure | None) -> EnergyView | None:
         sparsity=_sparsity_view(e.sparsity), figure=fig, parts=Table(["part", "µJ per inference"], parts),
         analytic=Table(["model", "ours (mJ)", "paper (mJ)", "ours/paper", "gain vs BERT"], analytic),
         paper=Table(["model", "FC (mJ)", "QKV (mJ)", "total (mJ)", "gain"], paper), paper_source=ENERGY_SOURCE,
-        commands=list(e.commands or []))
+        commands=list(e.commands or []), codings=_codings_table(e.codings))
 
 
 def _hat_view(r) -> HatView | None:
@@ -260,7 +290,29 @@ def _hat_view(r) -> HatView | None:
                    paper_facts="; ".join(f[3] for f in ROBUSTNESS_FACTS))
 
 
-def robustness_view(s: RunSummary, fig: Figure | None) -> RobustnessView | None:
+_UNIT = {"dt": (1e9, "ns"), "jitter": (1e9, "ns"), "drift": (100, "%")}
+
+
+def _degradation_view(d, fig: Figure | None) -> DegradationView | None:
+    if d is None:
+        return None
+    rows = []
+    for p in d.points:
+        scale, unit = _UNIT.get(p.parameter, (1, "bits"))
+        value = f"{int(p.value)} bits" if p.parameter == "adc_bits" else f"{scale * p.value:.3g} {unit}"
+        rows.append([p.parameter, p.label, value, fmt(p.wrong_codes), fmt(p.max_code_error, 3), pct(p.accuracy),
+                     pct(p.agreement), f"{p.exact_sentences} of {d.sentences}"])
+    b = d.bounds
+    bounds = (f"max clock period {fmt(b.get('max_clock_period'))} s, min ADC bits {b.get('min_adc_bits')}, "
+              f"max output drift {fmt(b.get('max_output_drift'))}, max jitter {fmt(b.get('max_jitter'))} s "
+              f"(T = {b.get('T')}, {b.get('adc_bits')}-bit ADC, clock {fmt(b.get('dt'))} s)")
+    table = Table(["parameter", "setting", "value", "wrong codes", "largest code error (levels)", "accuracy (%)",
+                   "agrees with closed form (%)", "bit-exact sentences"], rows, left=2)
+    return DegradationView(sentences=d.sentences, split=d.split, closed_form_pct=pct(d.closed_form), bounds=bounds,
+                           figure=fig, points=table, commands=[d.command])
+
+
+def robustness_view(s: RunSummary, fig: Figure | None, degradation_fig: Figure | None = None) -> RobustnessView | None:
     r = s.robustness
     if not r:
         return None
@@ -278,7 +330,8 @@ def robustness_view(s: RunSummary, fig: Figure | None) -> RobustnessView | None:
     names = [f"{r.checkpoints[k].role or k} ({k})" for k in labels]
     return RobustnessView(metric=r.metric, rows=r.rows, draws=r.draws, exact=exact, figure=fig,
                           sweep=Table(["kind", "deviation", *names], rows, left=2), hat=_hat_view(r),
-                          commands=list(r.commands or []))
+                          commands=[c for c in r.commands or [] if r.degradation is None or c != r.degradation.command],
+                          degradation=_degradation_view(r.degradation, degradation_fig))
 
 
 def students_table(s: RunSummary) -> Table | None:
@@ -310,7 +363,8 @@ def page(s: RunSummary, figs: dict) -> Page:
         device_figures=present("fig-device-schedule", "fig-device-fit"),
         device_commands=list(d.commands or []) if d else [],
         spike_figures=present("fig-raster", "fig-spike-hist"),
-        energy=energy_view(s, f.get("fig-energy")), robustness=robustness_view(s, f.get("fig-robustness")),
+        energy=energy_view(s, f.get("fig-energy")),
+        robustness=robustness_view(s, f.get("fig-robustness"), f.get("fig-degradation")),
         steps=Table(["step", "wall s"], steps), students=students_table(s),
         reproduce=Table(["step", "number", "command"], [[c.step, c.what, c.command] for c in s.commands], left=3))
 
