@@ -13,7 +13,6 @@ from otters.report.results import read_step_result
 from otters.report.summary import RunSummary, build_summary
 
 FIGURE_IDS = ("fig-device-schedule", "fig-device-fit", "fig-raster", "fig-spike-hist", "fig-energy", "fig-robustness")
-PROFILE_FIGURE_IDS = ("fig-degradation",)  # drawn only when the profile runs that study (full)
 
 
 def _maybe(path: Path, make) -> Path | None:
