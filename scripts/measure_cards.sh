@@ -4,8 +4,12 @@
 set -u
 cd "$(dirname "$0")/.."
 mkdir -p results/cards
-for c in rt-otters-1bitkv rt-otters-1bitkv-hat2 rt-otters-1bitkv-t84 rt-otters-1bitkv-t84-hat2 sst2-otters-1bitkv; do
-  case $c in sst2*) task=sst2; split=validation;; *) task=rt; split=test;; esac
+# Usage: bash scripts/measure_cards.sh [NAME ...]   (default: every committed student)
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=($(ls checkpoints))
+for c in "${names[@]}"; do
+  task=$(PYTHONPATH=src .venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['settings']['task'])" checkpoints/$c/distill.json)
+  case $task in rt) split=test;; *) split=validation;; esac
   s=$(date +%s); l=$(cut -d' ' -f1 /proc/loadavg)
   PYTHONPATH=src .venv/bin/otters eval checkpoints/$c --task $task --split $split --mode snn --json > results/cards/$c-eval.json 2>results/cards/$c-eval.err
   echo "$c eval rc=$? $(( $(date +%s)-s ))s load_at_start=$l load_at_end=$(cut -d' ' -f1 /proc/loadavg)" >> results/cards/timing.log

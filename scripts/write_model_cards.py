@@ -1,4 +1,4 @@
-"""Write checkpoints/*/README.md (model cards) from the measurements in results/cards/.
+"""Write checkpoints/*/README.md (model cards) and config.json from the measurements in results/cards/.
 
 The numbers are measured by scripts/measure_cards.sh (``otters eval ... --mode snn --json`` and
 ``otters energy ... --json`` per checkpoint, with the machine's load logged in timing.log); this
@@ -9,10 +9,12 @@ Usage: PYTHONPATH=src .venv/bin/python scripts/write_model_cards.py
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
-from otters.interop.hub import CardFacts, write_model_card
+from otters.interop.hub import CardFacts, OttersForSequenceClassification, write_model_card
+from otters.io import atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 CARDS = ROOT / "results" / "cards"
@@ -55,7 +57,7 @@ def facts(folder: Path) -> CardFacts:
     settings = json.loads((folder / "distill.json").read_text())["settings"]
     preset = json.loads((folder / "otters.json").read_text())["config"]["preset"]
     task = settings["task"]
-    split = {"rt": "test", "sst2": "validation"}[task]  # the splits the README scores them on
+    split = "test" if task == "rt" else "validation"  # the splits docs/results.md scores them on
     metrics, rows, command, source = measured_metrics(name, task, split)
     exact = (f"SNN logits equal QNN logits bit for bit on 48 {task} {split} sentences "
              "(tests/test_committed_checkpoints.py, run with the test suite)")
@@ -75,10 +77,16 @@ def facts(folder: Path) -> CardFacts:
 
 
 def main() -> None:
+    os.chdir(ROOT)
     for folder in sorted(p for p in (ROOT / "checkpoints").iterdir() if (p / "otters.json").is_file()):
         config = json.loads((folder / "otters.json").read_text())["config"]
-        path = write_model_card(folder, facts(folder), config["weight_bits"], config["act_bits"])
-        print(f"wrote {path.relative_to(ROOT)}")
+        # The card's usage lines name the folder as a user of a clone would: relative to the repository.
+        path = write_model_card(folder.relative_to(ROOT), facts(folder), config["weight_bits"], config["act_bits"])
+        print(f"wrote {path}")
+        # config.json, as save_pretrained writes it: what the model is (task, labels, preset, geometry)
+        model = OttersForSequenceClassification.from_pretrained(str(folder.relative_to(ROOT)))
+        atomic_write_json(folder / "config.json", model.config_dict())
+        print(f"wrote {(folder / 'config.json').relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

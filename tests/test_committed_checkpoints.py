@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENTS = sorted(p for p in (ROOT / "checkpoints").iterdir() if (p / "otters.json").is_file())
-SPLIT = {"rt": "test", "sst2": "validation"}  # as in the tables of docs/results.md
+SPLIT = {"rt": "test"}  # as in the tables of docs/results.md; every GLUE task: its validation split
 
 
 def test_every_committed_student_is_quoted_in_the_results():
@@ -43,6 +43,7 @@ def test_committed_student_is_packed_and_its_snn_is_bit_exact(folder):
 
     task = json.loads((folder / "distill.json").read_text())["settings"]["task"]
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    result = score_qnn_and_snn(folder, task, SPLIT[task], rows=48, seed=1)
+    result = score_qnn_and_snn(folder, task, SPLIT.get(task, "validation"), rows=48, seed=1)
     assert result["n"] == 48 and result["logits_equal"] and result["mismatched_rows"] == 0
-    assert result["predicted_classes"] == 2  # a trained student, not a collapsed one
+    # a trained classifier predicts both classes (not a collapsed one); None: a regression head (STS-B)
+    assert result["predicted_classes"] in (None, 2)

@@ -51,10 +51,10 @@ ICLR 2026, Proposition 1).
 from otters.interop.hub import OttersForSequenceClassification
 
 model = OttersForSequenceClassification.from_pretrained("{{ path }}")
-print(model("{{ example }}"))   # label, probabilities, spikes, energy of that inference
+print({{ python_call }})   # label, probabilities, spikes, energy of that inference
 ```
 
-or `otters predict {{ path }} "{{ example }}" --json`.
+or `otters predict {{ path }} {{ cli_args }} --json`.
 
 ## How the numbers were measured
 
@@ -119,9 +119,14 @@ def model_card(facts: CardFacts, path: str = ".", weight_bits: int = 1, act_bits
         facts.energy_command and f"energy: `{facts.energy_command}` (measured spikes, audited operations, priced; "
         f"its output: `{facts.energy_source}`)",
         facts.measured_under and f"measured under: {facts.measured_under}") if line]
-    example = "a gorgeous, witty, seductive movie." if not spec.is_pair else "first sentence"
+    if spec.is_pair:
+        first, second = "The company posted a record profit.", "The firm reported its highest profit ever."
+        python_call = f'model.predict(["{first}"], pairs=["{second}"])'
+        cli_args = f'--pair "{first}" "{second}"'
+    else:
+        python_call, cli_args = 'model("a gorgeous, witty, seductive movie.")', '"a gorgeous, witty, seductive movie."'
     return ModelCard.from_template(data, template_str=CARD_TEMPLATE, name=facts.name, preset=facts.preset,
-                                   task=spec.name, rows=rows, path=path, example=example,
+                                   task=spec.name, rows=rows, path=path, python_call=python_call, cli_args=cli_args,
                                    provenance=provenance or ["no measurement recorded with this copy"],
                                    weight_bits=weight_bits, act_bits=act_bits)
 
