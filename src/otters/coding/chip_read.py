@@ -35,6 +35,18 @@ def _non_negative(value, name: str) -> float:
     return float(value)
 
 
+def check_read_settings(dt, drift: float = 0.0, jitter: float = 0.0, read_noise: float = 0.0) -> None:
+    """The chip's clock period ``dt`` (s; None: not chosen yet), output ``drift``, timing ``jitter`` and
+    ``read_noise``, each in its domain, else one OttersError naming it. Callers check before costly work."""
+    if dt is not None and (isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt)
+                           or dt <= 0):
+        raise OttersError(f"clock period dt must be a positive finite number of seconds, got {dt!r}")
+    if not math.isfinite(drift) or drift <= -1:
+        raise OttersError(f"drift must be a finite number > -1, got {drift!r}")
+    _non_negative(jitter, "jitter")
+    _non_negative(read_noise, "read_noise")
+
+
 @dataclass(frozen=True)
 class ChipRead:
     """How a chip reads its devices: design ``curve``, optional drawn ``chip`` curve, clock ``dt`` (s),
@@ -50,15 +62,11 @@ class ChipRead:
     read_noise: float = 0.0
 
     def __post_init__(self):
-        dt = self.dt
-        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
-            raise OttersError(f"clock period dt must be a positive finite number of seconds, got {self.dt!r}")
+        if self.dt is None:
+            raise OttersError("clock period dt must be a positive finite number of seconds, got None")
+        check_read_settings(self.dt, self.drift, self.jitter, self.read_noise)
         if isinstance(self.adc_bits, bool) or not isinstance(self.adc_bits, int) or not 1 <= self.adc_bits <= 24:
             raise OttersError(f"adc_bits must be an integer in [1, 24], got {self.adc_bits!r}")
-        if not math.isfinite(self.drift) or self.drift <= -1:
-            raise OttersError(f"drift must be a finite number > -1, got {self.drift!r}")
-        _non_negative(self.jitter, "jitter")
-        _non_negative(self.read_noise, "read_noise")
 
     @property
     def noisy(self) -> bool:

@@ -14,12 +14,12 @@ calibrated on separate data) and the dead-zone QNN the SNN must then equal (docs
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from otters.coding.chip_read import check_read_settings
 from otters.device import PAPER_CURVE, load_curve
 from otters.errors import OttersError
 from otters.nn.qmlp import QuantMLPConfig, random_qmlp
@@ -216,14 +216,7 @@ class HardwareSettings:
     read_noise: float = 0.0
 
     def __post_init__(self):
-        # Checked here, before the student is built, so a bad option costs no model load.
-        if self.dt is not None and not (math.isfinite(self.dt) and self.dt > 0):
-            raise OttersError(f"clock period dt must be a positive finite number of seconds, got {self.dt!r}")
-        if not (math.isfinite(self.drift) and self.drift > -1):
-            raise OttersError(f"drift must be a finite number > -1, got {self.drift!r}")
-        for name, value in (("jitter", self.jitter), ("read_noise", self.read_noise)):
-            if not (math.isfinite(value) and value >= 0):
-                raise OttersError(f"{name} must be a finite number >= 0, got {value!r}")
+        check_read_settings(self.dt, self.drift, self.jitter, self.read_noise)  # before the student is built
 
 
 def verify_bert_hardware(request: BertVerifyRequest, hardware: HardwareSettings) -> Verification:
