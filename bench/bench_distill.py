@@ -9,6 +9,9 @@ Both run on the MiniLM-L6 geometry (hidden 384, 6 layers) with the same real ``r
 - cached:   the distillation step reading the teacher's stored outputs (otters.distill.teacher_cache,
   float16, memory-mapped) instead of running the teacher: every epoch after the first, and every run
   with the same teacher and data. The cache is filled before timing (one pass over the batches).
+- fused:    the stored-teacher step with every LSQ quantizer's training step in the two compiled
+  kernels of otters.quant.lsq_fused (``otters distill --fused-quantizers``); compiled before timing,
+  the one-off compile time is printed apart.
 
 Steps are interleaved (baseline, distill, student, baseline, ...) so load from other processes on a
 shared machine hits all of them alike; medians are reported as samples/s and as ratios to the
@@ -24,8 +27,10 @@ single-tensor (foreach=False) vs fused, and the distillation step at 2 intra-op 
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import tempfile
+import time
 
 import torch
 
@@ -52,6 +57,7 @@ def main() -> None:
     from otters.distill.run import make_loss_fn
     from otters.distill.teacher_cache import teacher_outputs
     from otters.models import minilm_path
+    from otters.quant.lsq import set_fused_quantizers
     from otters.teacher.model import load_model
     from otters.train.loop import TrainConfig
     from otters.train.optim import build_optimizer
@@ -63,7 +69,7 @@ def main() -> None:
     batches = [{**collate(enc, b), "rows": torch.as_tensor(b)}
                for b in bucketed_batches(enc.lengths, args.batch, True, seed=0)]
     batches = [b for b in batches if len(b["labels"]) == args.batch]
-    cursor = {"baseline": 0, "distill": 0, "student": 0, "cached": 0}
+    cursor = {"baseline": 0, "distill": 0, "student": 0, "cached": 0, "fused": 0}
 
     def next_batch(name):
         batch = batches[cursor[name] % len(batches)]
@@ -106,6 +112,21 @@ def main() -> None:
         kd_cached(student, batch)[0].backward()
         s_opt.step()
 
+    fused_student = copy.deepcopy(student)
+    set_fused_quantizers(fused_student, True)
+    f_opt = build_optimizer(fused_student, cfg.lr, cfg.weight_decay, cfg.step_size_lr)
+
+    def fused_step():
+        batch = next_batch("fused")
+        f_opt.zero_grad(set_to_none=True)
+        kd_cached(fused_student, batch)[0].backward()
+        f_opt.step()
+
+    start = time.perf_counter()
+    for _ in range(3):  # compile (static shapes first, then dynamic ones) before timing
+        fused_step()
+    compile_s = time.perf_counter() - start
+
     def student_step():
         batch = next_batch("student")
         s_opt.zero_grad(set_to_none=True)
@@ -114,16 +135,19 @@ def main() -> None:
         s_opt.step()
 
     times = interleaved_medians({"baseline": baseline, "distill": distill_step, "student": student_step,
-                                 "cached": cached_step}, args.reps)
+                                 "cached": cached_step, "fused": fused_step}, args.reps)
     tokens = statistics.mean(int(b["attention_mask"].sum()) for b in batches) / args.batch
     print(f"MiniLM-L6 geometry, preset {args.preset}, batch {args.batch}, max_len {args.max_len} "
           f"(mean {tokens:.1f} real tokens/row), {args.threads} threads, median of {args.reps}")
     base = args.batch / times["baseline"]
     for name, label in (("baseline", "teacher fine-tuning step"), ("distill", "distillation step"),
-                        ("student", "student QAT step (no teacher)"), ("cached", "distillation, stored teacher")):
+                        ("student", "student QAT step (no teacher)"), ("cached", "distillation, stored teacher"),
+                        ("fused", "stored teacher, fused quantizers")):
         rate = args.batch / times[name]
         print(f"  {label:32s} {times[name] * 1000:8.1f} ms  {rate:7.1f} samples/s  ratio {rate / base:5.2f}x")
     print(f"  stored teacher vs live teacher: {times['distill'] / times['cached']:.2f}x samples/s")
+    print(f"  stored teacher + fused quantizers vs live teacher: {times['distill'] / times['fused']:.2f}x samples/s "
+          f"(one-off compile and first 3 steps: {compile_s:.0f} s)")
     if args.ablate:
         _ablations(student, distill_step, args)
 

@@ -64,6 +64,9 @@ def distill_command(
                                          "the silent levels are calibrated on"),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as one JSON object"),
     tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help=_TENSORBOARD_HELP),
+    fused_quantizers: bool = typer.Option(False, "--fused-quantizers", help="train every LSQ quantizer through "
+                                          "two compiled kernels (torch.compile; same forward values, gradients "
+                                          "equal up to float rounding; needs a C++ compiler on CPU)"),
 ) -> None:
     """Distil a spiking-ready student from a teacher (staged as Sorbet, optional HAT, optional M-TTFS coding and
     dead zone); prints its directory."""
@@ -72,7 +75,7 @@ def distill_command(
                                train_rows=train_rows, eval_rows=eval_rows,
                                weights=DistillWeights(temperature=temperature, attention=attention), coding=coding,
                                dead_zone=dead_zone, init=None if init is None else str(init),
-                               calibration_rows=calibration_rows)
+                               calibration_rows=calibration_rows, fused_quantizers=fused_quantizers)
     with tensorboard_sink(tensorboard) as sink:
         path = distill(settings, teacher, out_dir=out, resume=resume, data_dir=data_dir, device=device,
                        threads=threads, progress=progress, metrics=sink)

@@ -45,6 +45,8 @@ from otters.io import atomic_write_json, read_json
 from otters.models import save_student
 from otters.models.packing import CONFIG_FILE
 from otters.paths import check_output_dir
+from otters.quant.lsq import set_fused_quantizers
+from otters.quant.lsq_fused import check_fused_available
 from otters.snn.mttfs import CODING_FILE, load_coded_student, load_coding
 from otters.state_schema import read_distill_state, read_json_object
 from otters.teacher.cache import TEACHER_FILE, cache_root
@@ -197,6 +199,8 @@ def distill(settings: DistillSettings, teacher=None, *, out_dir=None, resume: bo
     for option, value in (("--max-len", s.max_len), ("--train-rows", s.train_rows), ("--eval-rows", s.eval_rows)):
         if value is not None and value < 1:
             raise OttersError(f"{option} must be at least 1, got {value}")
+    if s.fused_quantizers:
+        check_fused_available(str(device))
     set_threads(threads)
     quiet_transformers()
     info = ddp.init_distributed(device)
@@ -239,6 +243,7 @@ def distill(settings: DistillSettings, teacher=None, *, out_dir=None, resume: bo
         if previous is not None:
             transfer_weights(previous, student)
             teacher_model = freeze_teacher(copy.deepcopy(previous))
+        set_fused_quantizers(student, s.fused_quantizers)
         if overrides:
             student.config.preset = f"{s.preset}@{name}"
         prepare = None

@@ -17,7 +17,7 @@ DEFAULT_PRESET = "otters-1bitkv"
 
 # Settings added after runs were recorded: a recorded run without them had these values (resume check).
 LATER_DEFAULTS = {"coding": "ttfs", "dead_zone": 0, "init": None, "calibration_rows": DEFAULT_CALIBRATION_ROWS,
-                  "teacher_cache": False}
+                  "teacher_cache": False, "fused_quantizers": False}
 
 
 @dataclass
@@ -29,7 +29,9 @@ class DistillSettings:
     seeded subsets. ``coding`` / ``dead_zone`` / ``calibration_rows``: Matterhorn's coding of the final
     stage (``otters.distill.coding``); ``init``: fine-tune this student checkpoint (one stage).
     ``teacher_cache``: read the frozen teacher's stored outputs (``otters.distill.teacher_cache``;
-    float16 targets) instead of running it on every step.
+    float16 targets) instead of running it on every step. ``fused_quantizers``: train through the
+    compiled LSQ kernels of ``otters.quant.lsq_fused`` (same forward values; gradients equal up to
+    float rounding, so recorded: a run resumes only with the setting it started with).
     """
 
     task: str
@@ -54,6 +56,7 @@ class DistillSettings:
     init: str | None = None
     calibration_rows: int = DEFAULT_CALIBRATION_ROWS
     teacher_cache: bool = True
+    fused_quantizers: bool = False
 
     def checked(self, task: str, preset: str) -> DistillSettings:
         """A copy with the canonical task name and ``preset`` resolved, validated (OttersError if not)."""

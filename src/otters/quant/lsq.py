@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from otters.errors import OttersError
+from otters.quant.lsq_fused import FusedLSQ
 from otters.quant.rounding import round_half_up, round_half_up_ste, sign_ste
 
 
@@ -62,6 +63,7 @@ class LSQQuantizer(nn.Module):
         self.qmin, self.qmax = quant_range(self.bits, self.signed)
         self.alpha = nn.Parameter(torch.tensor(1.0))
         self.register_buffer("initialized", torch.tensor(False))
+        self.fused = False  # training step through otters.quant.lsq_fused (set_fused_quantizers)
 
     @property
     def sign_mode(self) -> bool:
@@ -114,7 +116,20 @@ class LSQQuantizer(nn.Module):
         if not self.training:
             return self.levels(x).to(x.dtype) * self.alpha.to(x.dtype)
         grad_factor = 1.0 / math.sqrt(x.numel() * self.qp)
+        if self.fused:
+            return FusedLSQ.apply(x, self.alpha, self.qmin, self.qmax, self.sign_mode, grad_factor)
         alpha = _ScaleGrad.apply(self.alpha, grad_factor).to(x.dtype)
         ratio = torch.clamp(x / alpha, self.qmin, self.qmax)
         level = sign_ste(ratio) if self.sign_mode else round_half_up_ste(ratio)
         return level * alpha
+
+
+def set_fused_quantizers(model: nn.Module, fused: bool) -> int:
+    """Route every LSQ quantizer's training step through the fused kernels (or back); returns how many.
+
+    The forward value is unchanged bit for bit; see :mod:`otters.quant.lsq_fused` for the gradient.
+    """
+    quantizers = [m for m in model.modules() if isinstance(m, LSQQuantizer)]
+    for quantizer in quantizers:
+        quantizer.fused = bool(fused)
+    return len(quantizers)
