@@ -64,6 +64,9 @@ def distill_command(
                                          "the silent levels are calibrated on"),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as one JSON object"),
     tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help=_TENSORBOARD_HELP),
+    transfer: Optional[str] = typer.Option(None, "--transfer", help="also distil on unlabelled in-domain text "
+                                           "the teacher labels: rt-plot or sst2-phrases (task rt; decontaminated)"),
+    transfer_rows: Optional[int] = typer.Option(None, "--transfer-rows", help="use a seeded subset of N transfer rows"),
     fused_quantizers: bool = typer.Option(False, "--fused-quantizers", help="train every LSQ quantizer through "
                                           "two compiled kernels (torch.compile; same forward values, gradients "
                                           "equal up to float rounding; needs a C++ compiler on CPU)"),
@@ -75,7 +78,8 @@ def distill_command(
                                train_rows=train_rows, eval_rows=eval_rows,
                                weights=DistillWeights(temperature=temperature, attention=attention), coding=coding,
                                dead_zone=dead_zone, init=None if init is None else str(init),
-                               calibration_rows=calibration_rows, fused_quantizers=fused_quantizers)
+                               calibration_rows=calibration_rows, fused_quantizers=fused_quantizers,
+                               transfer=transfer, transfer_rows=transfer_rows)
     with tensorboard_sink(tensorboard) as sink:
         path = distill(settings, teacher, out_dir=out, resume=resume, data_dir=data_dir, device=device,
                        threads=threads, progress=progress, metrics=sink)

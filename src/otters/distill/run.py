@@ -30,10 +30,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from otters.data.examples import TextExamples
 from otters.data.metrics import main_metric
 from otters.data.splits import load_split, seeded_subset
 from otters.data.tasks import get_task
 from otters.data.tokenize import bucketed_batches, collate, encode, load_tokenizer
+from otters.data.transfer import check_transfer_source, transfer_texts
 from otters.distill.checkpoint import RUN_FILE, load_student_checkpoint
 from otters.distill.coding import calibration_batches, coding_prepare, save_coding_if_any
 from otters.distill.loss import DistillWeights, distillation_loss
@@ -70,6 +72,9 @@ def prepare_data(spec, teacher_dir: Path, s: DistillSettings, data_dir=None):
     max_len = int(max_len or teacher_settings(spec.name)["max_len"])
     tokenizer = load_tokenizer(teacher_dir)
     train = seeded_subset(load_split(spec, "train", data_dir), s.train_rows, s.seed)
+    if s.transfer is not None:  # unlabelled: the loss reads the teacher's outputs only
+        extra = transfer_texts(spec.name, s.transfer, data_dir, s.transfer_rows, s.seed + 2)
+        train = TextExamples(spec, "train+transfer", list(train.text_a) + list(extra.text_a), None, None)
     val = seeded_subset(load_split(spec, "validation", data_dir), s.eval_rows, s.seed + 1)
     return encode(tokenizer, train, max_len), encode(tokenizer, val, max_len), max_len, tokenizer
 
@@ -196,11 +201,14 @@ def distill(settings: DistillSettings, teacher=None, *, out_dir=None, resume: bo
     # Every option is checked before anything is written: a refused run leaves no distill.json behind.
     TrainConfig(epochs=s.epochs, max_steps=s.max_steps, batch_size=s.batch_size, lr=s.lr,
                 eval_every=s.eval_every).check()
-    for option, value in (("--max-len", s.max_len), ("--train-rows", s.train_rows), ("--eval-rows", s.eval_rows)):
+    for option, value in (("--max-len", s.max_len), ("--train-rows", s.train_rows), ("--eval-rows", s.eval_rows),
+                          ("--transfer-rows", s.transfer_rows)):
         if value is not None and value < 1:
             raise OttersError(f"{option} must be at least 1, got {value}")
     if s.fused_quantizers:
         check_fused_available(str(device))
+    if s.transfer is not None:
+        check_transfer_source(spec.name, s.transfer)
     set_threads(threads)
     quiet_transformers()
     info = ddp.init_distributed(device)

@@ -17,7 +17,8 @@ DEFAULT_PRESET = "otters-1bitkv"
 
 # Settings added after runs were recorded: a recorded run without them had these values (resume check).
 LATER_DEFAULTS = {"coding": "ttfs", "dead_zone": 0, "init": None, "calibration_rows": DEFAULT_CALIBRATION_ROWS,
-                  "teacher_cache": False, "fused_quantizers": False}
+                  "teacher_cache": False, "fused_quantizers": False,
+                  "transfer": None, "transfer_rows": None}
 
 
 @dataclass
@@ -32,6 +33,8 @@ class DistillSettings:
     float16 targets) instead of running it on every step. ``fused_quantizers``: train through the
     compiled LSQ kernels of ``otters.quant.lsq_fused`` (same forward values; gradients equal up to
     float rounding, so recorded: a run resumes only with the setting it started with).
+    ``transfer`` / ``transfer_rows``: unlabelled in-domain text added to the training rows (a source of
+    ``otters.data.transfer``, optionally a seeded subset of it); the teacher's outputs are its targets.
     """
 
     task: str
@@ -57,6 +60,8 @@ class DistillSettings:
     calibration_rows: int = DEFAULT_CALIBRATION_ROWS
     teacher_cache: bool = True
     fused_quantizers: bool = False
+    transfer: str | None = None
+    transfer_rows: int | None = None
 
     def checked(self, task: str, preset: str) -> DistillSettings:
         """A copy with the canonical task name and ``preset`` resolved, validated (OttersError if not)."""

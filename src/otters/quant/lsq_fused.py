@@ -81,7 +81,7 @@ class FusedLSQ(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, alpha, qmin: int, qmax: int, sign_mode: bool, grad_factor: float):
         flat = x.detach().reshape(-1)
-        bounds = torch.tensor(float(qmin), dtype=x.dtype), torch.tensor(float(qmax), dtype=x.dtype)
+        bounds = tuple(torch.tensor(float(b), dtype=x.dtype, device=x.device) for b in (qmin, qmax))
         ctx.save_for_backward(flat, alpha, *bounds)
         ctx.shape, ctx.sign_mode, ctx.grad_factor = x.shape, sign_mode, grad_factor
         kernel = _kernel(_forward_sign if sign_mode else _forward_round)
