@@ -43,7 +43,7 @@ def distill_command(
     seed: int = typer.Option(0, "--seed", help="training seed (data order, initialisation, noise)"),
     resume: bool = typer.Option(False, "--resume", help="continue a killed run in --out where it stopped"),
     batch_size: int = typer.Option(32, "--batch-size", help="global batch size (split over processes)"),
-    lr: float = typer.Option(5e-5, "--lr", help="peak learning rate of the weights (steps: 1e-4)"),
+    lr: float = typer.Option(2e-4, "--lr", help="peak learning rate of the weights (steps: 1e-4)"),
     eval_every: int = typer.Option(100, "--eval-every", help="validate (and checkpoint) every N steps"),
     max_len: Optional[int] = typer.Option(None, "--max-len", help="max tokens per example (default: the teacher's)"),
     train_rows: Optional[int] = typer.Option(None, "--train-rows", help="use a seeded subset of N training rows"),

@@ -44,7 +44,7 @@ class DistillSettings:
     epochs: int = 3
     max_steps: int | None = None
     batch_size: int = 32
-    lr: float = 5e-5
+    lr: float = 2e-4  # the recipe of every student that learned (docs/training.md, section 9)
     step_size_lr: float = 1e-4
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
