@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,3 +83,25 @@ def test_missing_data_is_skipped_and_bad_input_is_one_line(students, capsys, tmp
     for args in (["--split", "test"], [str(tmp_path)], [str(students["sst2"]), str(students["sst2"])]):
         code, out, err = run_main(capsys, "glue-table", *args, "--data-dir", str(students["glue"]))
         assert code == 2 and out == "" and err.startswith("otters: error: ") and err.count("\n") == 1, err
+
+
+def test_the_committed_glue_table_is_what_the_docs_and_readme_quote():
+    """results/glue/glue-table-validation.json (``otters glue-table --json`` on the committed students) agrees
+    with each student's whole-split score in results/students/ and with the numbers docs/results.md's GLUE
+    table and the README's headline table print."""
+    root = Path(__file__).resolve().parents[1]
+    table = json.loads((root / "results" / "glue" / "glue-table-validation.json").read_text())
+    docs = (root / "docs" / "results.md").read_text()
+    ours = next(line for line in docs.splitlines() if line.startswith("| **ours: Otters-1bitKV SNN**"))
+    readme = (root / "README.md").read_text()
+    assert {s["task"] for s in table["scores"]} == {"cola", "sst2", "mrpc", "stsb", "rte", "rt"}
+    for score in table["scores"]:
+        name = Path(score["checkpoint"]).name
+        exact = root / "results" / "students" / f"{name}-exact.json"
+        if exact.is_file():  # the same student scored separately, QNN beside SNN, on the whole split
+            assert json.loads(exact.read_text())["snn"] == score["metrics"]
+        main = {"cola": "matthews", "mrpc": "f1", "stsb": "pearson"}.get(score["task"], "accuracy")
+        value = score["metrics"][main]
+        assert f"{value * 100:.2f}" in ours, (score["task"], value)
+        if score["task"] != "rt":  # the README quotes the best rt student on its test split instead
+            assert any(text in readme for text in (f"{value * 100:.2f}", f"{value * 100:.1f} %", f"{value:.3f}"))
