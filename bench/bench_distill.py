@@ -94,11 +94,15 @@ def main() -> None:
     s_opt = build_optimizer(student, cfg.lr, cfg.weight_decay, cfg.step_size_lr)  # the optimizer otters distill uses
     kd = make_loss_fn(teacher, spec.regression, DistillWeights())
 
-    def distill_step():
-        batch = next_batch("distill")
-        s_opt.zero_grad(set_to_none=True)
-        kd(student, batch)[0].backward()
-        s_opt.step()
+    def kd_step(name, model, optimizer, loss_fn):
+        def step():
+            batch = next_batch(name)
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(model, batch)[0].backward()
+            optimizer.step()
+        return step
+
+    distill_step = kd_step("distill", student, s_opt, kd)
 
     cache_root = tempfile.TemporaryDirectory()
     stored = teacher_outputs(teacher, enc, student.config.num_hidden_layers, cache_root.name)
@@ -106,21 +110,13 @@ def main() -> None:
         stored.for_batch(b["rows"].numpy(), b["input_ids"].shape[1])
     kd_cached = make_loss_fn(teacher, spec.regression, DistillWeights(), stored=stored)
 
-    def cached_step():
-        batch = next_batch("cached")
-        s_opt.zero_grad(set_to_none=True)
-        kd_cached(student, batch)[0].backward()
-        s_opt.step()
+    cached_step = kd_step("cached", student, s_opt, kd_cached)
 
     fused_student = copy.deepcopy(student)
     set_fused_quantizers(fused_student, True)
     f_opt = build_optimizer(fused_student, cfg.lr, cfg.weight_decay, cfg.step_size_lr)
 
-    def fused_step():
-        batch = next_batch("fused")
-        f_opt.zero_grad(set_to_none=True)
-        kd_cached(fused_student, batch)[0].backward()
-        f_opt.step()
+    fused_step = kd_step("fused", fused_student, f_opt, kd_cached)
 
     start = time.perf_counter()
     for _ in range(3):  # compile (static shapes first, then dynamic ones) before timing
